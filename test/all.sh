@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs every test of the repository: host unit tests, the vectors, and the
+# boot tests that run the real kernel in QEMU. Installs what is missing on a
+# fresh Debian/Ubuntu machine first (needs root or sudo for apt-get).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash test/setup.sh
+go vet ./...
+# -p 2: these machines have two cores; the boot tests start QEMU under TCG.
+go test -p 2 -timeout 25m ./... "$@"

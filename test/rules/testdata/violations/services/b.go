@@ -1,0 +1,4 @@
+package bad
+
+// #include <stdio.h>
+import "C"

@@ -1,0 +1,2 @@
+TEXT ·f(SB),4,$0
+	RET

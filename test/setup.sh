@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the system packages Aster's build and tests need on Debian/Ubuntu:
+# QEMU (boots the guest), OVMF (firmware measured by astctl measure).
+# Go itself must already be installed (go.mod names the version).
+set -euo pipefail
+need=()
+command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+[ -e /usr/share/ovmf/OVMF.fd ] || need+=(ovmf)
+if [ ${#need[@]} -gt 0 ]; then
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	echo "setup: installing ${need[*]}" >&2
+	$sudo apt-get update -q >/dev/null
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
+fi
+command -v go >/dev/null || { echo "setup: Go is not installed (see go.mod for the version)" >&2; exit 1; }
