@@ -1,0 +1,28 @@
+package snp
+
+import (
+	"context"
+	"testing"
+)
+
+// FuzzParseEvidence: the report (and certificate table) parser and the
+// verifier must never panic. Seeds live in testdata/fuzz.
+func FuzzParseEvidence(f *testing.F) {
+	f.Add(mustRead(f, "attestation.bin"))
+	c := certs(f, "vcek.testcer")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, err := ParseEvidence(b); err != nil {
+			return
+		}
+		Verify(context.Background(), b, Options{At: at, Product: "Milan-B0", Certs: c})
+	})
+}
+
+// FuzzCerts: certificate classification must never panic.
+func FuzzCerts(f *testing.F) {
+	f.Add(mustRead(f, "ask_ark_milan.pem"))
+	f.Add(mustRead(f, "vcek.testcer"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		(&Certs{}).add(b)
+	})
+}
