@@ -1,0 +1,191 @@
+package mm
+
+// Page-table entry bits (Intel SDM Vol. 3A §4.5, tables 4-15 to 4-20).
+const (
+	PTEPresent  = 1 << 0
+	PTEWrite    = 1 << 1
+	PTEUser     = 1 << 2
+	PTEPWT      = 1 << 3
+	PTEPCD      = 1 << 4
+	PTEAccessed = 1 << 5
+	PTEDirty    = 1 << 6
+	PTEHuge     = 1 << 7 // PS: a 2 MiB page in a PD entry
+	PTEGlobal   = 1 << 8
+	PTENoExec   = 1 << 63
+
+	// pteAddrMask selects the physical address bits 12..51.
+	pteAddrMask = 0x000f_ffff_ffff_f000
+)
+
+// TableMem gives access to page-table pages by physical address.
+type TableMem interface {
+	// Table returns the 512 entries of the page at pa.
+	Table(pa PhysAddr) *[512]uint64
+}
+
+// FrameAllocator hands out zeroed-or-not physical frames for page tables.
+type FrameAllocator interface {
+	Alloc() (PhysAddr, bool)
+	Free(PhysAddr) bool
+}
+
+// PageTable is a four-level x86-64 page table.
+type PageTable struct {
+	Root  PhysAddr
+	Mem   TableMem
+	Alloc FrameAllocator
+}
+
+// index returns the table index of va at level (4 = PML4 ... 1 = PT).
+func index(va VirtAddr, level int) int {
+	return int(uint64(va)>>(PageShift+9*uint(level-1))) & 511
+}
+
+// Canonical reports whether va is a canonical 48-bit address.
+func Canonical(va VirtAddr) bool {
+	top := uint64(va) >> 47
+	return top == 0 || top == 0x1ffff
+}
+
+// walk returns the table holding va's entry at level stop, creating
+// missing intermediate tables when create is set. It refuses to descend
+// through a huge page.
+func (pt *PageTable) walk(va VirtAddr, stop int, create bool) (*[512]uint64, bool) {
+	t := pt.Mem.Table(pt.Root)
+	for level := 4; level > stop; level-- {
+		e := &t[index(va, level)]
+		if *e&PTEPresent == 0 {
+			if !create {
+				return nil, false
+			}
+			pa, ok := pt.Alloc.Alloc()
+			if !ok {
+				return nil, false
+			}
+			*pt.Mem.Table(pa) = [512]uint64{}
+			// Intermediate entries grant everything; the leaf decides.
+			*e = uint64(pa) | PTEPresent | PTEWrite | PTEUser
+		} else if *e&PTEHuge != 0 {
+			return nil, false
+		}
+		t = pt.Mem.Table(PhysAddr(*e & pteAddrMask))
+	}
+	return t, true
+}
+
+// Map maps the 4 KiB page at va to pa with flags (PTEPresent is implied).
+// ok is false if a table could not be allocated, va is not canonical or a
+// huge page covers va.
+func (pt *PageTable) Map(va VirtAddr, pa PhysAddr, flags uint64) bool {
+	if !Canonical(va) || uint64(va)%PageSize != 0 || uint64(pa)%PageSize != 0 {
+		return false
+	}
+	t, ok := pt.walk(va, 1, true)
+	if !ok {
+		return false
+	}
+	t[index(va, 1)] = uint64(pa) | flags | PTEPresent
+	return true
+}
+
+// MapHuge maps the 2 MiB page at va to pa with flags.
+func (pt *PageTable) MapHuge(va VirtAddr, pa PhysAddr, flags uint64) bool {
+	if !Canonical(va) || uint64(va)%HugeSize != 0 || uint64(pa)%HugeSize != 0 {
+		return false
+	}
+	t, ok := pt.walk(va, 2, true)
+	if !ok {
+		return false
+	}
+	t[index(va, 2)] = uint64(pa) | flags | PTEPresent | PTEHuge
+	return true
+}
+
+// MapRange maps [va, va+size) to [pa, pa+size) using 2 MiB pages where
+// both addresses are aligned and 4 KiB pages elsewhere.
+func (pt *PageTable) MapRange(va VirtAddr, pa PhysAddr, size uint64, flags uint64) bool {
+	end := uint64(va) + size
+	for uint64(va) < end {
+		if uint64(va)%HugeSize == 0 && uint64(pa)%HugeSize == 0 && end-uint64(va) >= HugeSize {
+			if !pt.MapHuge(va, pa, flags) {
+				return false
+			}
+			va += HugeSize
+			pa += HugeSize
+			continue
+		}
+		if !pt.Map(va, pa, flags) {
+			return false
+		}
+		va += PageSize
+		pa += PageSize
+	}
+	return true
+}
+
+// Lookup returns the leaf entry that maps va and the size of its page.
+func (pt *PageTable) Lookup(va VirtAddr) (pte uint64, size uint64, ok bool) {
+	if !Canonical(va) {
+		return 0, 0, false
+	}
+	t := pt.Mem.Table(pt.Root)
+	for level := 4; level >= 1; level-- {
+		e := t[index(va, level)]
+		if e&PTEPresent == 0 {
+			return 0, 0, false
+		}
+		if level == 1 {
+			return e, PageSize, true
+		}
+		if e&PTEHuge != 0 {
+			if level != 2 {
+				return 0, 0, false // 1 GiB pages are never created here
+			}
+			return e, HugeSize, true
+		}
+		t = pt.Mem.Table(PhysAddr(e & pteAddrMask))
+	}
+	return 0, 0, false
+}
+
+// Translate returns the physical address va maps to.
+func (pt *PageTable) Translate(va VirtAddr) (PhysAddr, bool) {
+	pte, size, ok := pt.Lookup(va)
+	if !ok {
+		return 0, false
+	}
+	return PhysAddr(pte&pteAddrMask&^(size-1)) + PhysAddr(uint64(va)&(size-1)), true
+}
+
+// Unmap removes the 4 KiB mapping of va and returns the physical page it
+// mapped. The caller flushes the TLB and frees the page.
+func (pt *PageTable) Unmap(va VirtAddr) (PhysAddr, bool) {
+	t, ok := pt.walk(va, 1, false)
+	if !ok {
+		return 0, false
+	}
+	e := &t[index(va, 1)]
+	if *e&PTEPresent == 0 {
+		return 0, false
+	}
+	pa := PhysAddr(*e & pteAddrMask)
+	*e = 0
+	return pa, true
+}
+
+// Protect replaces the permission bits of the 4 KiB mapping of va.
+func (pt *PageTable) Protect(va VirtAddr, flags uint64) bool {
+	t, ok := pt.walk(va, 1, false)
+	if !ok {
+		return false
+	}
+	e := &t[index(va, 1)]
+	if *e&PTEPresent == 0 {
+		return false
+	}
+	*e = (*e & pteAddrMask) | flags | PTEPresent
+	return true
+}
+
+// PTEAddr extracts the physical address from an entry.
+func PTEAddr(e uint64) PhysAddr { return PhysAddr(e & pteAddrMask) }

@@ -1,0 +1,247 @@
+package rt
+
+import (
+	"encoding/binary"
+
+	"github.com/aster-cvm/aster/frame/internal/arch"
+	"github.com/aster-cvm/aster/frame/internal/mm"
+)
+
+// Boot: start64 runs once, from pvhHigh, with the boot page tables, on the
+// kernel stack, with interrupts disabled and before the Go runtime exists.
+// It sets the machine up and then "execs" the runtime: it lays out a
+// Linux initial process stack and resumes a thread at _rt0_amd64_linux.
+
+// hvm_start_info (xen/include/public/arch-x86/hvm/start_info.h).
+const (
+	startInfoMagic = 0x336ec578
+	siVersion      = 4
+	siNrModules    = 12
+	siModlist      = 16
+	siCmdline      = 24
+	siRsdp         = 32
+	siMemmap       = 40
+	siMemmapCount  = 48
+	e820RAM        = 1
+)
+
+// Boot facts, exported through frame/boot.
+var (
+	cmdline    [4096]byte
+	cmdlineLen int
+	ramRanges  [64][2]uint64
+	nRAM       int
+	maxPhys    uint64
+	modules    [8][2]uint64 // initrd and other modules: physical start, size
+	nModules   int
+	bootTSC    uint64
+	mainTSC    uint64 // set when the runtime reaches main (MarkMain)
+)
+
+func start64(startInfo uintptr) {
+	bootTSC = arch.Rdtsc()
+	syscallEntryPC, idleLoopPC, pvhEntryPC = entryAddrs()
+	serialInit()
+	_, _, ecx, _ := arch.Cpuid(1, 0)
+	_, ebx7, _, _ := arch.Cpuid(7, 0)
+	hasRDRAND = ecx&arch.FeatRDRAND != 0
+	hasRDSEED = ebx7&arch.FeatRDSEED != 0
+
+	si := physRead(uint64(startInfo), 56)
+	le := binary.LittleEndian
+	if si == nil || le.Uint32(si) != startInfoMagic {
+		bootFail("no PVH start info (boot with a PVH loader such as QEMU -kernel)")
+	}
+	if cl := le.Uint64(si[siCmdline:]); cl != 0 {
+		s := cstring(phys(mm.PhysAddr(cl)), len(cmdline)-1)
+		cmdlineLen = copy(cmdline[:], s)
+	}
+	if le.Uint32(si[siVersion:]) < 1 {
+		bootFail("PVH start info version 0 has no memory map")
+	}
+	readMemmap(le.Uint64(si[siMemmap:]), uint64(le.Uint32(si[siMemmapCount:])))
+	readModules(le.Uint64(si[siModlist:]), uint64(le.Uint32(si[siNrModules:])))
+	textStart, textEnd, imageEnd, pclntabStart, pclntabEnd = imageBounds()
+	acpiInit(le.Uint64(si[siRsdp:]))
+
+	initFrames()
+	initPageTables()
+	loadDescriptors()
+	setupSyscall()
+	calibrateTSC()
+	wallBaseNs = readRTC() * 1e9
+	timerInit()
+	startRuntime()
+}
+
+func bootFail(msg string) {
+	printStr("aster: boot failed: ")
+	printStr(msg)
+	printStr("\n")
+	powerOff(statusFrameFatal)
+}
+
+func readMemmap(pa, n uint64) {
+	if n > 128 {
+		n = 128
+	}
+	t := physRead(pa, 24*n)
+	if t == nil {
+		bootFail("unreadable PVH memory map")
+	}
+	for i := uint64(0); i < n; i++ {
+		e := t[24*i:]
+		addr, size, typ := binary.LittleEndian.Uint64(e), binary.LittleEndian.Uint64(e[8:]), binary.LittleEndian.Uint32(e[16:])
+		if typ != e820RAM || size == 0 || nRAM == len(ramRanges) {
+			continue
+		}
+		ramRanges[nRAM] = [2]uint64{addr, addr + size}
+		nRAM++
+		if addr+size > maxPhys {
+			maxPhys = addr + size
+		}
+	}
+	if nRAM == 0 {
+		bootFail("no RAM in the memory map")
+	}
+}
+
+// readModules records hvm_modlist_entry {paddr, size, cmdline, reserved}.
+func readModules(pa, n uint64) {
+	if n > uint64(len(modules)) {
+		n = uint64(len(modules))
+	}
+	t := physRead(pa, 32*n)
+	for i := uint64(0); t != nil && i < n; i++ {
+		modules[nModules] = [2]uint64{binary.LittleEndian.Uint64(t[32*i:]), binary.LittleEndian.Uint64(t[32*i+8:])}
+		nModules++
+	}
+}
+
+// imagePhysEnd is the first physical byte after the kernel and the frame
+// bitmap; bitmapPhys is where the bitmap lives.
+var imagePhysStart, imagePhysEnd, bitmapPhys uint64
+
+// initFrames sets up the frame allocator over the RAM ranges. The bitmap
+// goes right after the kernel image.
+func initFrames() {
+	imagePhysStart = uint64(textStart&^(mm.HugeSize-1)) - kernBase
+	end, _ := mm.PageUp(uint64(imageEnd) - kernBase)
+	words := mm.BitmapWords(mm.PhysAddr(maxPhys))
+	bitmapPhys = end
+	imagePhysEnd, _ = mm.PageUp(end + 8*words)
+	if imagePhysEnd > 1<<32 {
+		bootFail("kernel image above 4 GiB")
+	}
+	frames.Init(physWords(mm.PhysAddr(bitmapPhys), words), mm.PhysAddr(maxPhys))
+	for i := 0; i < nRAM; i++ {
+		frames.FreeRange(mm.PhysAddr(ramRanges[i][0]), mm.PhysAddr(ramRanges[i][1]))
+	}
+	// Low memory holds the BIOS data, the PVH start info and the boot
+	// page tables (pvh_amd64.s); the kernel and bitmap follow at 2 MiB.
+	frames.ReserveRange(0, 2<<20)
+	frames.ReserveRange(mm.PhysAddr(imagePhysStart), mm.PhysAddr(imagePhysEnd))
+	for i := 0; i < nModules; i++ {
+		frames.ReserveRange(mm.PhysAddr(modules[i][0]), mm.PhysAddr(modules[i][0]+modules[i][1]))
+	}
+}
+
+// initPageTables builds the kernel's page table: the direct map of every
+// RAM range, the kernel image in the top 2 GiB, the local APIC, and no
+// identity map, so a nil dereference faults.
+func initPageTables() {
+	root, ok := frames.Alloc()
+	if !ok {
+		bootFail("no memory for page tables")
+	}
+	*physPage(root) = [mm.PageSize]byte{}
+	kpt = mm.PageTable{Root: root, Mem: directMap{}, Alloc: &frames}
+	const rw = mm.PTEWrite | mm.PTEGlobal
+	for i := 0; i < nRAM; i++ {
+		s, e := ramRanges[i][0]&^(mm.PageSize-1), ramRanges[i][1]
+		if !kpt.MapRange(mm.VirtAddr(directMapBase+s), mm.PhysAddr(s), (e-s)&^(mm.PageSize-1), rw|mm.PTENoExec) {
+			bootFail("cannot build the direct map")
+		}
+	}
+	if !kpt.MapRange(mm.VirtAddr(kernBase+imagePhysStart), mm.PhysAddr(imagePhysStart), imagePhysEnd-imagePhysStart, rw) {
+		bootFail("cannot map the kernel")
+	}
+	if !kpt.Map(mm.VirtAddr(directMapBase+lapicPhys), lapicPhys, mm.PTEWrite|mm.PTEPCD|mm.PTEPWT|mm.PTENoExec) {
+		bootFail("cannot map the local APIC")
+	}
+	arch.WriteCR4(arch.ReadCR4() | 1<<7) // PGE: global pages
+	arch.WriteCR3(uint64(root))
+}
+
+// startRuntime creates the first thread with a Linux initial stack
+// (System V AMD64 ABI §3.4.1: argc, argv, envp, auxv) and resumes it at
+// the runtime's entry.
+func startRuntime() {
+	const stackPages = 64
+	pa, ok := frames.AllocContig(stackPages, mm.PageSize)
+	if !ok {
+		bootFail("no memory for the initial stack")
+	}
+	base := phys(pa)
+	top := base + stackPages*mm.PageSize
+	stk := kmem(base, stackPages*mm.PageSize)
+	clear(stk)
+	pos := len(stk)
+	pushStr := func(s string) uint64 {
+		pos -= len(s) + 1
+		copy(stk[pos:], s)
+		stk[pos+len(s)] = 0
+		return uint64(base) + uint64(pos)
+	}
+	argv0 := pushStr("aster")
+	platform := pushStr("x86_64")
+	env0 := pushStr(runtimeEnv)
+	pos -= 16
+	for i := 0; i < 16; i += 8 {
+		binary.LittleEndian.PutUint64(stk[pos+i:], random64())
+	}
+	random := uint64(base) + uint64(pos)
+	_, _, _, edx := arch.Cpuid(1, 0)
+	words := [...]uint64{
+		1, argv0, 0, // argc, argv, NULL
+		env0, 0, // envp, NULL
+		6, mm.PageSize, // AT_PAGESZ
+		25, random, // AT_RANDOM
+		16, uint64(edx), // AT_HWCAP
+		17, 100, // AT_CLKTCK
+		15, platform, // AT_PLATFORM
+		23, 0, // AT_SECURE
+		11, 0, 12, 0, 13, 0, 14, 0, // AT_UID, EUID, GID, EGID
+		0, 0, // AT_NULL
+	}
+	pos = (pos - 8*len(words)) &^ 15
+	for i, w := range words {
+		binary.LittleEndian.PutUint64(stk[pos+8*i:], w)
+	}
+	_ = top
+
+	setupIdle()
+	i, _ := newThread()
+	t := &threads[i]
+	t.state = tsRunnable
+	t.regs.RIP = uint64(rt0Addr())
+	t.regs.RSP = uint64(base) + uint64(pos)
+	t.regs.RFLAGS = rflagsIF | 2
+	t.regs.CS, t.regs.SS = selKernelCode, selKernelData
+	t.regs.FSBase = ktlsBase
+	initFX(&t.regs)
+	switchTo(i)
+	resume()
+}
+
+// runtimeEnv is the runtime's environment.
+const runtimeEnv = "GODEBUG=asyncpreemptoff=1"
+
+// Entry-point addresses (start64 fills them in; init takes them again so
+// the linker keeps the assembly-only entry points, which only the
+// hardware refers to).
+var syscallEntryPC, idleLoopPC, pvhEntryPC uintptr
+
+func init() {
+	syscallEntryPC, idleLoopPC, pvhEntryPC = entryAddrs()
+}

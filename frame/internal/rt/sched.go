@@ -1,0 +1,166 @@
+package rt
+
+// Threads are the Go runtime's Ms (clone with CLONE_THREAD) plus the idle
+// thread, slot 0. Scheduling is round-robin over the fixed table: a thread
+// runs until it blocks in a system call or has used sliceTicks ticks while
+// another thread is runnable.
+
+const (
+	maxThreads = 64
+	sliceTicks = 10
+)
+
+// Thread states.
+const (
+	tsFree = iota
+	tsRunnable
+	tsBlocked
+)
+
+// Why a blocked thread waits.
+const (
+	waitNone = iota
+	waitFutex
+	waitSleep
+	waitEpoll
+	waitRead
+)
+
+// Thread is one schedulable context.
+type Thread struct {
+	regs  Regs
+	state int
+	tid   int
+
+	wait       int
+	waitAddr   uintptr // futex word
+	deadline   int64   // nanotime at which the wait times out; 0: never
+	timeoutRet uint64  // RAX when the deadline passes
+	epfd       int
+	evAddr     uintptr // epoll_pwait: user buffer
+	evMax      int
+	rdAddr     uintptr // read: user buffer
+	rdLen      int
+
+	sigmask  uint64 // blocked signals, bit sig-1
+	pending  uint64
+	altSP    uint64
+	altSize  uint64
+	altFlags uint32
+
+	clearTID uintptr // CLONE_CHILD_CLEARTID / set_tid_address
+	ran      int     // ticks used in the current slice
+}
+
+var (
+	threads [maxThreads]Thread
+	curIdx  int
+	nextTID = 1
+	// resched asks trap to pick another thread before returning.
+	resched bool
+)
+
+// current returns the running thread.
+func current() *Thread { return &threads[curIdx] }
+
+// switchTo makes thread i the one resume restores.
+func switchTo(i int) {
+	curIdx = i
+	cur = addrOfRegs(&threads[i].regs)
+}
+
+// newThread takes a free slot; ok is false when the table is full.
+func newThread() (int, bool) {
+	for i := 1; i < maxThreads; i++ {
+		if threads[i].state == tsFree {
+			threads[i] = Thread{}
+			threads[i].tid = nextTID
+			nextTID++
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// setupIdle prepares slot 0: a ring-0 loop that halts with IF set.
+func setupIdle() {
+	t := &threads[0]
+	t.state = tsRunnable
+	t.regs.RIP = uint64(idleLoopPC)
+	t.regs.RSP = uint64(idleStackTop())
+	t.regs.RFLAGS = rflagsIF | 2
+	t.regs.CS = selKernelCode
+	t.regs.SS = selKernelData
+	t.regs.FSBase = ktlsBase
+	initFX(&t.regs)
+}
+
+// block parks the current thread until wake or the deadline.
+func block(t *Thread, why int, deadline int64, timeoutRet uint64) {
+	t.state = tsBlocked
+	t.wait = why
+	t.deadline = deadline
+	t.timeoutRet = timeoutRet
+	resched = true
+}
+
+// wake makes a blocked thread runnable with ret as its system call result.
+func wake(t *Thread, ret uint64) {
+	t.state = tsRunnable
+	t.wait = waitNone
+	t.deadline = 0
+	t.regs.RAX = ret
+}
+
+// schedule picks the thread to resume.
+func schedule() {
+	t := current()
+	if !resched && t.state == tsRunnable && curIdx != 0 {
+		return
+	}
+	resched = false
+	for n := 1; n <= maxThreads; n++ {
+		i := (curIdx + n) % maxThreads
+		if i != 0 && threads[i].state == tsRunnable {
+			if i != curIdx {
+				threads[i].ran = 0
+			}
+			switchTo(i)
+			deliverPending(&threads[i])
+			return
+		}
+	}
+	switchTo(0)
+}
+
+// tick runs on every timer interrupt: it expires timeouts, polls the
+// console and ends the running thread's slice.
+func tick() {
+	ticks++
+	now := nanotime()
+	for i := 1; i < maxThreads; i++ {
+		t := &threads[i]
+		if t.state == tsBlocked && t.deadline != 0 && now >= t.deadline {
+			timeout(t)
+		}
+	}
+	if serialPoll() {
+		wakeReaders()
+	}
+	t := current()
+	t.ran++
+	if curIdx == 0 || t.ran >= sliceTicks {
+		t.ran = 0
+		resched = true
+	}
+}
+
+// timeout ends a blocked thread's wait at its deadline.
+func timeout(t *Thread) {
+	switch t.wait {
+	case waitEpoll:
+		wake(t, 0) // no events
+	default:
+		wake(t, t.timeoutRet)
+	}
+}

@@ -1,0 +1,185 @@
+package rt
+
+import (
+	"math/bits"
+
+	"github.com/aster-cvm/aster/frame/internal/arch"
+)
+
+// Clocks. The TSC is the clock source (calibrated against the PIT, whose
+// input clock is fixed at 1.193182 MHz); the CMOS RTC gives the wall time
+// once at boot; the local APIC timer, calibrated against the TSC, ticks at
+// tickHz to preempt threads and expire timeouts.
+const (
+	tickHz     = 1000
+	tickNs     = 1e9 / tickHz
+	timerVec   = 32
+	spuriousVc = 255
+	pitHz      = 1193182
+)
+
+var (
+	tscHz      uint64
+	tscMult    uint64 // ns = tsc * tscMult >> 32
+	tscBase    uint64 // TSC at calibration
+	wallBaseNs int64  // Unix time in ns at tscBase
+	ticks      uint64
+
+	x2apic    bool
+	lapicBase uintptr // direct-map address of the xAPIC page
+	apicPerMs uint64
+)
+
+// nanotime returns nanoseconds since calibration.
+func nanotime() int64 {
+	d := arch.Rdtsc() - tscBase
+	hi, lo := bits.Mul64(d, tscMult)
+	return int64(hi<<32 | lo>>32)
+}
+
+// walltime returns the Unix time in nanoseconds.
+func walltime() int64 { return wallBaseNs + nanotime() }
+
+// calibrateTSC measures the TSC against a 10 ms one-shot of PIT channel 2
+// (the gate and OUT2 are in port 0x61, as on every PC since the AT).
+func calibrateTSC() {
+	const count = pitHz / 100 // 10 ms
+	ctl := arch.Inb(0x61)
+	arch.Outb(0x61, ctl&^0x02|0x01) // speaker off, gate on
+	arch.Outb(0x43, 0xb0)           // channel 2, lo/hi, mode 0
+	arch.Outb(0x42, count&0xff)
+	arch.Outb(0x42, count>>8)
+	start := arch.Rdtsc()
+	for i := 0; i < 1<<28 && arch.Inb(0x61)&0x20 == 0; i++ {
+	}
+	end := arch.Rdtsc()
+	arch.Outb(0x61, ctl)
+	tscHz = (end - start) * 100
+	if tscHz == 0 {
+		tscHz = 1e9 // unreachable on a PC; keep the clock moving
+	}
+	hi, lo := bits.Mul64(1e9, 1<<32)
+	tscMult, _ = bits.Div64(hi, lo, tscHz)
+	tscBase = arch.Rdtsc()
+}
+
+// Local APIC registers (Intel SDM Vol. 3A §11.4.1, table 11-1); in x2APIC
+// mode MSR 0x800 + offset/16 (§11.12.1.2).
+const (
+	lapicEOI     = 0xb0
+	lapicSVR     = 0xf0
+	lapicLVTT    = 0x320
+	lapicInitCnt = 0x380
+	lapicCurCnt  = 0x390
+	lapicDivide  = 0x3e0
+	lapicPhys    = 0xfee00000
+)
+
+func lapicWrite(reg uint32, v uint32) {
+	if x2apic {
+		arch.Wrmsr(0x800+reg/16, uint64(v))
+		return
+	}
+	store32(lapicBase+uintptr(reg), v)
+}
+
+func lapicRead(reg uint32) uint32 {
+	if x2apic {
+		return uint32(arch.Rdmsr(0x800 + reg/16))
+	}
+	return load32(lapicBase + uintptr(reg))
+}
+
+// timerInit masks the legacy PICs, enables the local APIC (x2APIC where
+// CPUID offers it) and starts its timer in periodic mode at tickHz.
+func timerInit() {
+	arch.Outb(0x21, 0xff)
+	arch.Outb(0xa1, 0xff)
+	_, _, ecx, _ := arch.Cpuid(1, 0)
+	base := arch.Rdmsr(arch.MSRAPICBase)
+	base |= 1 << 11 // global enable
+	if ecx&arch.FeatX2APIC != 0 {
+		x2apic = true
+		base |= 1 << 10
+	}
+	arch.Wrmsr(arch.MSRAPICBase, base)
+	lapicBase = phys(lapicPhys)
+	lapicWrite(lapicSVR, 0x100|spuriousVc)
+	lapicWrite(lapicDivide, 0x3) // divide by 16
+	lapicWrite(lapicLVTT, 1<<16) // masked one-shot
+	lapicWrite(lapicInitCnt, 0xffffffff)
+	start := arch.Rdtsc()
+	for arch.Rdtsc()-start < tscHz/100 {
+	}
+	elapsed := 0xffffffff - lapicRead(lapicCurCnt)
+	apicPerMs = uint64(elapsed) / 10
+	if apicPerMs == 0 {
+		apicPerMs = 1
+	}
+	lapicWrite(lapicLVTT, timerVec|1<<17) // periodic
+	lapicWrite(lapicInitCnt, uint32(apicPerMs*1000/tickHz))
+}
+
+// lapicAck signals end of interrupt.
+func lapicAck() { lapicWrite(lapicEOI, 0) }
+
+// CMOS RTC (MC146818: index port 0x70, data 0x71).
+func cmos(reg uint8) uint8 {
+	arch.Outb(0x70, reg)
+	return arch.Inb(0x71)
+}
+
+// readRTC returns the RTC's time as Unix seconds, reading until two reads
+// agree so an update in progress cannot tear it.
+func readRTC() int64 {
+	var prev [6]uint8
+	for try := 0; try < 10; try++ {
+		for i := 0; i < 10000 && cmos(0x0a)&0x80 != 0; i++ {
+		}
+		cur := [6]uint8{cmos(0x00), cmos(0x02), cmos(0x04), cmos(0x07), cmos(0x08), cmos(0x09)}
+		if cur == prev {
+			break
+		}
+		prev = cur
+	}
+	regB := cmos(0x0b)
+	v := prev
+	if regB&0x04 == 0 { // BCD
+		for i := range v {
+			if i == 2 {
+				pm := v[i] & 0x80
+				v[i] = (v[i]&0x7f)>>4*10 + v[i]&0x0f | pm
+				continue
+			}
+			v[i] = v[i]>>4*10 + v[i]&0x0f
+		}
+	}
+	sec, min, hour, day, mon, year := int64(v[0]), int64(v[1]), int64(v[2]), int64(v[3]), int64(v[4]), int64(v[5])
+	if regB&0x02 == 0 && hour&0x80 != 0 { // 12-hour mode, PM
+		hour = (hour&0x7f)%12 + 12
+	}
+	year += 2000
+	return daysFromCivil(year, mon, day)*86400 + hour*3600 + min*60 + sec
+}
+
+// daysFromCivil converts a proleptic Gregorian date to days since
+// 1970-01-01 (Howard Hinnant's algorithm).
+func daysFromCivil(y, m, d int64) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return era*146097 + doe - 719468
+}
+
+// RTCTime returns the current RTC time in Unix seconds (for the
+// self-test's comparison of time.Now with the hardware clock).
+func RTCTime() int64 {
+	arch.Cli()
+	defer arch.Sti()
+	return readRTC()
+}

@@ -1,0 +1,79 @@
+package rt
+
+import "github.com/aster-cvm/aster/frame/internal/mm"
+
+// trap is called by enterFrame for every entry into the frame, on the
+// kernel stack with interrupts disabled; the interrupted thread's state is
+// in current().regs. It never blocks: it updates threads and returns, and
+// resume restores whichever thread schedule picked.
+func trap() {
+	t := current()
+	switch v := t.regs.Vector; {
+	case v == vecSyscall:
+		doSyscall(t)
+		if t.state == tsRunnable && t.pending&^t.sigmask != 0 {
+			deliverPending(t)
+		}
+	case v == timerVec:
+		lapicAck()
+		tick()
+	case v == spuriousVc:
+	case v < 32:
+		exception(t)
+	default:
+		lapicAck() // a device interrupt nobody asked for
+	}
+	schedule()
+}
+
+// exception turns a CPU exception in a thread into demand paging or a
+// signal, as Linux's arch/x86/kernel/traps.c and mm/fault.c would.
+func exception(t *Thread) {
+	r := &t.regs
+	if t == &threads[0] {
+		fatalSignal(t, sigSEGV, r.CR2)
+		return
+	}
+	var sig int
+	var code int32
+	addr := uint64(0)
+	switch r.Vector {
+	case 14: // #PF: error code bit 0 present, bit 1 write
+		if r.ErrCode&1 == 0 && demandPage(uintptr(r.CR2), r.ErrCode&2 != 0) {
+			return
+		}
+		sig, addr = sigSEGV, r.CR2
+		code = segvMaperr
+		if _, ok := areas.Find(vaOf(r.CR2)); ok || r.ErrCode&1 != 0 {
+			code = segvAccerr
+		}
+	case 0:
+		sig, code = sigFPE, fpeIntdiv
+		addr = r.RIP
+	case 16, 19:
+		sig, code = sigFPE, 0
+		addr = r.RIP
+	case 6:
+		sig, code = sigILL, illIllopn
+		addr = r.RIP
+	case 3:
+		sig, code = sigTRAP, trapBrkpt
+		addr = r.RIP
+	case 13, 12, 11:
+		sig, code = sigSEGV, siKernel
+	case 17:
+		sig, code = sigBUS, 1
+	default:
+		fatalSignal(t, sigSEGV, r.CR2)
+		return
+	}
+	if t.sigmask&(1<<(sig-1)) != 0 {
+		// A synchronous fault with its signal blocked kills the process
+		// on Linux (force_sig_fault); here that is the machine.
+		fatalSignal(t, sig, addr)
+		return
+	}
+	deliverSignal(t, sig, code, addr, true)
+}
+
+func vaOf(a uint64) mm.VirtAddr { return mm.VirtAddr(a) }

@@ -1,0 +1,193 @@
+// Trap entry and exit. Every path below runs with interrupts disabled:
+// SYSCALL masks IF through SFMASK and every IDT entry is an interrupt gate.
+// The interrupted thread's registers (and its FXSAVE area: the Go ABI
+// wrappers zero X15 and memmove uses vector registers, BOOT-FACTS.md) are
+// saved into the current thread's Regs, the CPU moves to the kernel stack
+// with FS pointing at the frame's own TLS block (a fake g with the kernel
+// stack's bounds), and the Go handler ·trap decides what runs next;
+// ·resume then restores whichever thread ·cur names.
+
+#include "textflag.h"
+#include "regs_amd64.h"
+
+#define SAVE_GPRS_BUT_AX \
+	MOVQ	BX, R_RBX(AX); \
+	MOVQ	CX, R_RCX(AX); \
+	MOVQ	DX, R_RDX(AX); \
+	MOVQ	SI, R_RSI(AX); \
+	MOVQ	DI, R_RDI(AX); \
+	MOVQ	BP, R_RBP(AX); \
+	MOVQ	R8, R_R8(AX); \
+	MOVQ	R9, R_R9(AX); \
+	MOVQ	R10, R_R10(AX); \
+	MOVQ	R11, R_R11(AX); \
+	MOVQ	R12, R_R12(AX); \
+	MOVQ	R13, R_R13(AX); \
+	MOVQ	R14, R_R14(AX); \
+	MOVQ	R15, R_R15(AX)
+
+// syscallEntry is LSTAR: the target of SYSCALL from ring 0 (the Go
+// runtime's own system calls). RCX holds the return RIP, R11 the RFLAGS.
+TEXT ·syscallEntry(SB),NOSPLIT|NOFRAME,$0
+	MOVQ	AX, ·scratch(SB)
+	MOVQ	·cur(SB), AX
+	SAVE_GPRS_BUT_AX
+	MOVQ	·scratch(SB), BX
+	MOVQ	BX, R_RAX(AX)
+	MOVQ	CX, R_RIP(AX)
+	MOVQ	R11, R_RFLAGS(AX)
+	MOVQ	SP, R_RSP(AX)
+	MOVQ	$0x08, R_CS(AX)
+	MOVQ	$0x10, R_SS(AX)
+	MOVQ	$VEC_SYSCALL, R_VEC(AX)
+	MOVQ	$0, R_ERR(AX)
+	JMP	·enterFrame(SB)
+
+// intrCommon is reached from the per-vector stubs with
+// 0(SP)=vector 8(SP)=error code 16(SP)=RIP 24=CS 32=RFLAGS 40=RSP 48=SS
+// on an IST stack.
+TEXT ·intrCommon(SB),NOSPLIT|NOFRAME,$0
+	CMPB	·inFrame(SB), $0
+	JNE	fatal
+	MOVQ	AX, ·scratch(SB)
+	MOVQ	·cur(SB), AX
+	SAVE_GPRS_BUT_AX
+	MOVQ	·scratch(SB), BX
+	MOVQ	BX, R_RAX(AX)
+	MOVQ	0(SP), BX
+	MOVQ	BX, R_VEC(AX)
+	MOVQ	8(SP), BX
+	MOVQ	BX, R_ERR(AX)
+	MOVQ	16(SP), BX
+	MOVQ	BX, R_RIP(AX)
+	MOVQ	24(SP), BX
+	MOVQ	BX, R_CS(AX)
+	MOVQ	32(SP), BX
+	MOVQ	BX, R_RFLAGS(AX)
+	MOVQ	40(SP), BX
+	MOVQ	BX, R_RSP(AX)
+	MOVQ	48(SP), BX
+	MOVQ	BX, R_SS(AX)
+	MOVQ	CR2, BX
+	MOVQ	BX, R_CR2(AX)
+	JMP	·enterFrame(SB)
+fatal:
+	// A trap while the frame itself was running: nothing can be trusted
+	// but this stack. Push the registers under the hardware frame so
+	// fatalTrap sees one trapFrame, then report and stop.
+	PUSHQ	R15
+	PUSHQ	R14
+	PUSHQ	R13
+	PUSHQ	R12
+	PUSHQ	R11
+	PUSHQ	R10
+	PUSHQ	R9
+	PUSHQ	R8
+	PUSHQ	BP
+	PUSHQ	DI
+	PUSHQ	SI
+	PUSHQ	DX
+	PUSHQ	CX
+	PUSHQ	BX
+	PUSHQ	AX
+	MOVQ	SP, AX
+	MOVQ	CR2, BX
+	ANDQ	$~15, SP
+	SUBQ	$16, SP
+	MOVQ	AX, 0(SP)
+	MOVQ	BX, 8(SP)
+	CALL	·fatalTrap(SB)
+	CLI
+stop:
+	HLT
+	JMP	stop
+
+// enterFrame finishes the save of the thread in AX and runs ·trap on the
+// kernel stack.
+TEXT ·enterFrame(SB),NOSPLIT|NOFRAME,$0
+	LEAQ	(R_FX+15)(AX), BX
+	ANDQ	$~15, BX
+	FXSAVE64	(BX)
+	MOVB	$1, ·inFrame(SB)
+	LEAQ	·stacks+KSTACK_TOP(SB), SP
+	MOVL	$0xc0000100, CX
+	MOVQ	·ktlsBase(SB), AX
+	MOVQ	AX, DX
+	SHRQ	$32, DX
+	WRMSR
+	CALL	·trap(SB)
+	JMP	·resume(SB)
+
+// resume restores the thread ·cur names and returns to it with IRETQ,
+// which also restores RFLAGS (and so IF) and the stack.
+TEXT ·resume(SB),NOSPLIT|NOFRAME,$0
+	MOVQ	·cur(SB), BX
+	MOVL	$0xc0000100, CX
+	MOVQ	R_FS(BX), AX
+	MOVQ	AX, DX
+	SHRQ	$32, DX
+	WRMSR
+	LEAQ	(R_FX+15)(BX), AX
+	ANDQ	$~15, AX
+	FXRSTOR64	(AX)
+	LEAQ	·stacks+KSTACK_TOP(SB), SP
+	PUSHQ	R_SS(BX)
+	PUSHQ	R_RSP(BX)
+	PUSHQ	R_RFLAGS(BX)
+	PUSHQ	R_CS(BX)
+	PUSHQ	R_RIP(BX)
+	MOVQ	R_RAX(BX), AX
+	MOVQ	R_RCX(BX), CX
+	MOVQ	R_RDX(BX), DX
+	MOVQ	R_RSI(BX), SI
+	MOVQ	R_RDI(BX), DI
+	MOVQ	R_RBP(BX), BP
+	MOVQ	R_R8(BX), R8
+	MOVQ	R_R9(BX), R9
+	MOVQ	R_R10(BX), R10
+	MOVQ	R_R11(BX), R11
+	MOVQ	R_R12(BX), R12
+	MOVQ	R_R13(BX), R13
+	MOVQ	R_R14(BX), R14
+	MOVQ	R_R15(BX), R15
+	MOVQ	R_RBX(BX), BX
+	MOVB	$0, ·inFrame(SB)
+	IRETQ
+
+// idleLoop is the idle thread: it halts until an interrupt makes a thread
+// runnable. It runs with IF set, so the timer always reaches the frame.
+TEXT ·idleLoop(SB),NOSPLIT|NOFRAME,$0
+loop:
+	STI
+	HLT
+	JMP	loop
+
+// func rt0Addr() uintptr
+TEXT ·rt0Addr(SB),NOSPLIT,$0-8
+	MOVQ	$_rt0_amd64_linux(SB), AX
+	MOVQ	AX, ret+0(FP)
+	RET
+
+// func entryAddrs() (syscall, idle, pvh uintptr)
+TEXT ·entryAddrs(SB),NOSPLIT,$0-24
+	MOVQ	$·syscallEntry(SB), AX
+	MOVQ	AX, syscall+0(FP)
+	MOVQ	$·idleLoop(SB), AX
+	MOVQ	AX, idle+8(FP)
+	MOVQ	$·pvhEntry(SB), AX
+	MOVQ	AX, pvh+16(FP)
+	RET
+
+// func imageBounds() (text, etext, end, pclntab, epclntab uintptr)
+TEXT ·imageBounds(SB),NOSPLIT,$0-40
+	MOVQ	$runtime·text(SB), AX
+	MOVQ	AX, text+0(FP)
+	MOVQ	$runtime·etext(SB), AX
+	MOVQ	AX, etext+8(FP)
+	MOVQ	$runtime·end(SB), AX
+	MOVQ	AX, end+16(FP)
+	MOVQ	$runtime·pclntab(SB), AX
+	MOVQ	AX, pclntab+24(FP)
+	MOVQ	$runtime·epclntab(SB), AX
+	MOVQ	AX, epclntab+32(FP)
+	RET
