@@ -204,7 +204,39 @@ func Verify(ctx context.Context, raw []byte, opts Options) (*attest.Result, erro
 		}
 	}
 
-	vopts := &verify.Options{Now: opts.At, TrustedRoots: opts.TrustedRoots, DisableCertFetching: opts.Fetcher == nil}
+	// With the endorsement key at hand, complete the chain from the
+	// embedded (or trusted) product roots, so nothing is fetched and the
+	// library does not guess a product.
+	hadEK := len(endorsementDER(a, info.SigningKey)) > 0
+	if len(chain.AskCert) == 0 || len(chain.ArkCert) == 0 {
+		line := productLine(rep, opts.Product)
+		if c, err := x509.ParseCertificate(endorsementDER(a, info.SigningKey)); err == nil && line == "" {
+			if exts, err := kds.CertificateExtensions(c, info.SigningKey); err == nil {
+				line = kds.ProductLineOfProductName(exts.ProductName)
+			}
+		}
+		var roots *trust.AMDRootCerts
+		if rs := opts.TrustedRoots[line]; len(rs) > 0 {
+			roots = rs[0]
+		} else if line != "" {
+			roots, _ = trust.GetDefaultRootCerts(line)
+		}
+		if roots != nil && roots.ProductCerts != nil && roots.ProductCerts.Ark != nil {
+			ica := roots.ProductCerts.Ask
+			if info.SigningKey == abi.VlekReportSigner {
+				ica = roots.ProductCerts.Asvk
+			}
+			if len(chain.AskCert) == 0 && ica != nil {
+				chain.AskCert = ica.Raw
+			}
+			if len(chain.ArkCert) == 0 {
+				chain.ArkCert = roots.ProductCerts.Ark.Raw
+			}
+		}
+	}
+	complete := len(endorsementDER(a, info.SigningKey)) > 0 && len(chain.AskCert) > 0 && len(chain.ArkCert) > 0
+
+	vopts := &verify.Options{Now: opts.At, TrustedRoots: opts.TrustedRoots, DisableCertFetching: opts.Fetcher == nil || complete}
 	if opts.Fetcher != nil {
 		vopts.Getter = collateral.SEVGetter{F: opts.Fetcher}
 	}
@@ -250,6 +282,10 @@ func Verify(ctx context.Context, raw []byte, opts Options) (*attest.Result, erro
 	}
 
 	if err := verify.SnpAttestationContext(ctx, a, vopts); err != nil {
+		if !hadEK && len(endorsementDER(a, info.SigningKey)) == 0 {
+			res.Fail("endorsement_key", fmt.Sprintf("missing %s certificate: not in --certs or the certificate table, and not obtained from AMD KDS: %v", signer, err))
+			return res, nil
+		}
 		res.Fail("signature_chain", err.Error())
 		return res, nil
 	}
@@ -413,4 +449,19 @@ func tcbOf(r *spb.Report, productLine string) *attest.SNPTCB {
 		Current:   parts(r.GetCurrentTcb(), productLine),
 		Launch:    parts(r.GetLaunchTcb(), productLine),
 	}
+}
+
+// productLine returns the product line from the report's CPUID (v3+) or
+// the --product option.
+func productLine(r *spb.Report, product string) string {
+	if fms := r.GetCpuid1EaxFms(); fms != 0 {
+		return kds.ProductLineFromFms(fms)
+	}
+	if product == "" {
+		return ""
+	}
+	if l := kds.ProductLineOfProductName(product); l != "Unknown" {
+		return l
+	}
+	return ""
 }

@@ -105,8 +105,8 @@ func TestClaims(t *testing.T) {
 		"build":          "1.49.3",
 		// 0xb0000 has DEBUG (bit 19) set: this is a debug guest, which
 		// the default policy rejects (see cmd/astctl tests).
-		"debug":          "true",
-		"product":        "Milan",
+		"debug":   "true",
+		"product": "Milan",
 	}
 	for k, v := range want {
 		if r.Claims[k] != v {
