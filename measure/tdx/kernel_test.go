@@ -44,27 +44,18 @@ func TestAuthenticodeErrors(t *testing.T) {
 	}
 }
 
-// fakeBzImage returns a 16 KiB image with an x86 setup header of boot
-// protocol 2.15 (loadflags LOADED_HIGH, xloadflags CAN_BE_LOADED_ABOVE_4G
-// if above4G) wrapped around the PE headers of tiny.efi.
+// fakeBzImage returns testdata/fake-bzimage.efi: 16 KiB with an x86 setup
+// header of boot protocol 2.15 (loadflags LOADED_HIGH, initrd_addr_max
+// 0x37ffffff, xloadflags CAN_BE_LOADED_ABOVE_4G, cleared if !above4G)
+// wrapped around the PE headers and sections of tiny.efi.
 func fakeBzImage(t testing.TB, above4G bool) []byte {
 	t.Helper()
-	tiny, err := os.ReadFile("testdata/tiny.efi")
+	k, err := os.ReadFile("testdata/fake-bzimage.efi")
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := make([]byte, 16384)
-	copy(k, tiny[:0x1f0]) // PE headers; sections stay where tiny has them
-	copy(k[0x200:], tiny[0x200:])
-	binary.LittleEndian.PutUint32(k[hdrSetupMagic:], setupHeaderMagicLE)
-	binary.LittleEndian.PutUint16(k[hdrVersion:], 0x20f)
-	k[hdrLoadFlags] = loadedHigh
-	k[hdrTypeOfLoader] = 0
-	binary.LittleEndian.PutUint16(k[hdrVidMode:], 0)
-	binary.LittleEndian.PutUint32(k[hdrInitrdAddrMax:], 0x37ffffff)
-	binary.LittleEndian.PutUint16(k[hdrXLoadFlags:], 0)
-	if above4G {
-		binary.LittleEndian.PutUint16(k[hdrXLoadFlags:], xlfCanLoadAbove4G)
+	if !above4G {
+		binary.LittleEndian.PutUint16(k[hdrXLoadFlags:], 0)
 	}
 	return k
 }
