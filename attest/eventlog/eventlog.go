@@ -140,9 +140,13 @@ func (r *reader) bytes(n uint32) ([]byte, error) {
 	return r.b[r.off-int(n) : r.off], nil
 }
 
-// padding reports whether b is the unused tail of a log area.
+// padding reports whether b is the unused tail of a log area: 0xFF (the
+// erased state firmware leaves in the reserved CCEL/TCG area) or at least
+// a whole event header of zeros (index 0, type 0 is EV_PREBOOT_CERT,
+// deprecated and never logged). A few zero bytes are not padding: they
+// are more likely the start of an event cut short.
 func padding(b []byte) bool {
-	return len(bytes.Trim(b, "\xff")) == 0 || len(bytes.Trim(b, "\x00")) == 0
+	return len(bytes.Trim(b, "\xff")) == 0 || (len(b) >= 8 && len(bytes.Trim(b, "\x00")) == 0)
 }
 
 var specIDSig = []byte("Spec ID Event03\x00")
