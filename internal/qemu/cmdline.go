@@ -1,0 +1,192 @@
+package qemu
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// DefaultBinary is the QEMU system emulator Aster's guests need.
+const DefaultBinary = "qemu-system-x86_64"
+
+// DebugExitPort is the I/O port of QEMU's isa-debug-exit device, where the
+// guest writes its exit status. The kernel uses the same constant.
+const DebugExitPort = 0xf4
+
+// Accel is a QEMU accelerator choice.
+type Accel string
+
+// Accelerators. AccelAuto resolves to KVM only where KVM can run ordinary
+// guests (see DetectAccel).
+const (
+	AccelAuto Accel = "auto"
+	AccelTCG  Accel = "tcg"
+	AccelKVM  Accel = "kvm"
+)
+
+// ParseAccel parses an --accel value.
+func ParseAccel(s string) (Accel, error) {
+	switch a := Accel(s); a {
+	case AccelAuto, AccelTCG, AccelKVM:
+		return a, nil
+	case "":
+		return AccelAuto, nil
+	}
+	return "", fmt.Errorf("unknown accelerator %q (want auto, tcg or kvm)", s)
+}
+
+// DetectAccel returns AccelKVM when the CPU has hardware virtualization
+// (the vmx or svm flag in /proc/cpuinfo) and /dev/kvm exists, else
+// AccelTCG. The flag matters: the /dev/kvm of PVM hosts (kvm_pvm) exists
+// without VMX/SVM and kills ordinary guests at their first SSE instruction
+// (ARCHITECTURE.md, "Facts about this environment").
+func DetectAccel() Accel {
+	cpuinfo, _ := os.ReadFile("/proc/cpuinfo")
+	_, err := os.Stat("/dev/kvm")
+	return detectAccel(cpuinfo, err == nil)
+}
+
+func detectAccel(cpuinfo []byte, kvmExists bool) Accel {
+	if !kvmExists {
+		return AccelTCG
+	}
+	for line := range bytes.Lines(cpuinfo) {
+		key, val, ok := bytes.Cut(line, []byte(":"))
+		if !ok || string(bytes.TrimSpace(key)) != "flags" {
+			continue
+		}
+		for _, f := range bytes.Fields(val) {
+			if string(f) == "vmx" || string(f) == "svm" {
+				return AccelKVM
+			}
+		}
+	}
+	return AccelTCG
+}
+
+// Config is one guest boot.
+type Config struct {
+	Kernel string // path of the PVH-patched kernel ELF
+	Append string // kernel command line
+	Memory string // guest RAM in QEMU's -m syntax, e.g. "256M"
+	SMP    int    // virtual CPUs
+	// Accel is AccelTCG or AccelKVM; resolve AccelAuto with DetectAccel
+	// first.
+	Accel Accel
+	// Interactive gives the guest the terminal: Ctrl-C goes to the guest
+	// instead of killing QEMU, and Ctrl-A X quits.
+	Interactive bool
+	// Extra arguments go last, so they can add devices or override
+	// earlier options.
+	Extra []string
+}
+
+// memoryRE is what -m accepts without a "size=" key: a number, optionally
+// with a binary suffix (QEMU's qemu_strtosz; a bare number means MiB).
+var memoryRE = regexp.MustCompile(`^[0-9]+[KMGT]?$`)
+
+// Args returns QEMU's arguments (without the program name).
+func (c Config) Args() ([]string, error) {
+	if c.Kernel == "" {
+		return nil, errors.New("no kernel")
+	}
+	mem := strings.ToUpper(c.Memory)
+	if !memoryRE.MatchString(mem) {
+		return nil, fmt.Errorf("bad memory size %q (want e.g. 256M or 1G)", c.Memory)
+	}
+	if c.SMP < 1 {
+		return nil, fmt.Errorf("bad CPU count %d", c.SMP)
+	}
+	var accel []string
+	switch c.Accel {
+	case AccelTCG:
+		// -cpu max gives TCG every feature it emulates (SSE4, RDRAND, ...).
+		accel = []string{"-accel", "tcg", "-cpu", "max"}
+	case AccelKVM:
+		accel = []string{"-accel", "kvm", "-cpu", "host"}
+	default:
+		return nil, fmt.Errorf("accelerator %q: want tcg or kvm", c.Accel)
+	}
+	args := []string{
+		// q35: a PCIe machine like the confidential-VM ones. -nodefaults
+		// and -no-user-config drop every device and config file we did not
+		// ask for; -no-reboot turns a reset or a triple fault into an exit
+		// (status 0, see Decode).
+		"-machine", "q35",
+		"-nodefaults", "-no-user-config",
+		"-display", "none",
+		"-nic", "none", // a guest never reaches outside unless a test asks
+		"-no-reboot",
+	}
+	args = append(args, accel...)
+	args = append(args, "-m", mem, "-smp", strconv.Itoa(c.SMP), "-kernel", c.Kernel)
+	if c.Append != "" {
+		args = append(args, "-append", c.Append)
+	}
+	if c.Interactive {
+		// signal=off: the terminal's Ctrl-C reaches the guest's console
+		// instead of killing QEMU. mux=on keeps QEMU's Ctrl-A escapes
+		// (Ctrl-A X quits) since Ctrl-C no longer does (QEMU's
+		// docs/system/mux-chardev.rst.inc).
+		args = append(args, "-chardev", "stdio,id=console,mux=on,signal=off", "-serial", "chardev:console")
+	} else {
+		args = append(args, "-serial", "stdio")
+	}
+	args = append(args, "-device", fmt.Sprintf("isa-debug-exit,iobase=%#x,iosize=0x04", DebugExitPort))
+	return append(args, c.Extra...), nil
+}
+
+// JoinCmdline joins kernel command-line fragments with single spaces,
+// dropping empty ones.
+func JoinCmdline(parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// NotFoundError means the QEMU binary is missing.
+type NotFoundError struct {
+	Binary string
+	Err    error
+}
+
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("%s not found (%v): install QEMU (Debian/Ubuntu: sudo apt-get install qemu-system-x86) or pass --qemu PATH", e.Binary, e.Err)
+}
+
+func (e *NotFoundError) Unwrap() error { return e.Err }
+
+// LookPath resolves the QEMU binary (DefaultBinary when name is empty) in
+// PATH, or returns a *NotFoundError that says how to install it.
+func LookPath(name string) (string, error) {
+	if name == "" {
+		name = DefaultBinary
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", &NotFoundError{Binary: name, Err: err}
+	}
+	return p, nil
+}
+
+// Quote renders args as a shell command line (for --dry-run and logs).
+func Quote(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=.,/:+@%") == "" {
+			q[i] = a
+		} else {
+			q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(q, " ")
+}
