@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aster-cvm/aster/internal/kimage"
+	"github.com/aster-cvm/aster/internal/qemu"
+)
+
+// defaultOutDir is where astctl build writes and astctl run looks.
+const defaultOutDir = "out"
+
+// sourceFlags choose what to build; astctl build and astctl run share them.
+type sourceFlags struct {
+	src string // a directory inside the Aster module ("" = the current one)
+	pkg string // package to build, relative to the module root
+}
+
+func (f *sourceFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.src, "src", "", "Aster source tree (default: the module containing the current directory)")
+	cmd.Flags().StringVar(&f.pkg, "pkg", kimage.DefaultPackage, "package to build, relative to the module root (test guests: ./test/guest/NAME)")
+}
+
+var buildCmd = &cobra.Command{
+	Use:   "build [--out DIR] [--pkg PKG] [--append CMDLINE]",
+	Short: "Build the kernel image: kernel.elf (PVH-bootable) and manifest.json",
+	Long: `Build the Aster kernel with the Go toolchain and make it bootable.
+
+astctl build runs go build on the kernel package (GOOS=linux GOARCH=amd64
+CGO_ENABLED=0, -trimpath, linked into the top 2 GiB, symbols kept, DWARF
+dropped, main.version set from git describe), then patches the ELF for PVH
+direct boot (physical load addresses and the Xen PHYS32_ENTRY note) and
+writes DIR/kernel.elf and DIR/manifest.json (inputs, sizes, SHA-256 and
+SHA-384 of the outputs). See docs/build-run.md.
+
+Exit codes:
+  0  built
+  1  the build or the patch failed
+  2  bad flags, or not inside the Aster source tree (see --src)`,
+	Example: `  astctl build
+  astctl build --out /tmp/aster --append aster.selftest
+  astctl build --pkg ./test/guest/unknownsyscall --out out/unknownsyscall`,
+	Args: cobra.NoArgs,
+	RunE: runBuild,
+}
+
+var buildFlags struct {
+	source sourceFlags
+	out    string
+	append []string
+	json   bool
+}
+
+func init() {
+	buildFlags.source.register(buildCmd)
+	buildCmd.Flags().StringVar(&buildFlags.out, "out", defaultOutDir, "output directory")
+	buildCmd.Flags().StringArrayVar(&buildFlags.append, "append", nil, "default kernel command line stored in the manifest (repeatable; joined with spaces)")
+	buildCmd.Flags().BoolVar(&buildFlags.json, "json", false, "print the manifest on standard output")
+	rootCmd.AddCommand(buildCmd)
+}
+
+func runBuild(cmd *cobra.Command, _ []string) error {
+	m, err := buildKernel(cmdContext(cmd), buildFlags.out, buildFlags.source, strings.Join(buildFlags.append, " "))
+	if err != nil {
+		return err
+	}
+	if buildFlags.json {
+		enc := json.NewEncoder(cmd.OutOrStdout())
+		enc.SetIndent("", "  ")
+		return enc.Encode(m)
+	}
+	return nil
+}
+
+// buildKernel builds src into out. Errors carry astctl's exit codes.
+func buildKernel(ctx context.Context, out string, src sourceFlags, cmdline string) (*kimage.Manifest, error) {
+	start := src.src
+	if start == "" {
+		start = "."
+	}
+	root, err := kimage.FindModuleRoot(start)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	m, err := kimage.Build(ctx, kimage.BuildOptions{
+		Root:     root,
+		Package:  src.pkg,
+		OutDir:   out,
+		Cmdline:  cmdline,
+		Tool:     kimage.Tool{Name: "astctl", Version: astctlVersion()},
+		Progress: progressWriter(),
+	})
+	if err != nil {
+		return nil, failed(err)
+	}
+	return m, nil
+}
+
+// progressWriter is standard error when it is a terminal, else nothing:
+// progress is for people; logs and CI get only results and errors.
+func progressWriter() io.Writer {
+	if qemu.IsTerminal(os.Stderr) {
+		return prefixWriter{os.Stderr, "astctl: "}
+	}
+	return nil
+}
+
+// prefixWriter prefixes each write (one progress line) with a tag.
+type prefixWriter struct {
+	w      io.Writer
+	prefix string
+}
+
+func (p prefixWriter) Write(b []byte) (int, error) {
+	if _, err := io.WriteString(p.w, p.prefix); err != nil {
+		return 0, err
+	}
+	return p.w.Write(b)
+}
+
+// isPipe reports whether f is a pipe or FIFO.
+func isPipe(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeNamedPipe != 0
+}
+
+// astctlVersion is astctl's own version for manifests: the module version,
+// else the VCS revision the toolchain stamped, else "devel".
+func astctlVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value
+		}
+	}
+	if rev == "" {
+		return "devel"
+	}
+	if modified == "true" {
+		rev += "-dirty"
+	}
+	return rev
+}
+
+// kernelPath is the kernel image in an output directory.
+func kernelPath(dir string) string { return filepath.Join(dir, kimage.KernelFile) }
+
+// fileExists reports whether path names an existing file.
+func fileExists(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && !fi.IsDir()
+}
+
+// warnf prints a warning on standard error.
+func warnf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "astctl: warning: "+format+"\n", args...)
+}

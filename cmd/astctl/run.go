@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aster-cvm/aster/internal/kimage"
+	"github.com/aster-cvm/aster/internal/qemu"
+)
+
+var runCmd = &cobra.Command{
+	Use:   "run [DIR] [flags] [-- QEMU-ARGS...]",
+	Short: "Boot a kernel image in QEMU; exit with the guest's status",
+	Long: `Boot the image in DIR (default ./out) in a local QEMU and stream the guest's
+serial console to standard output. If DIR has no kernel.elf, astctl run
+builds one first (as astctl build would; --build forces a rebuild).
+
+The kernel command line is the manifest's default (astctl build --append)
+followed by --append. QEMU runs with -nic none and no display; the
+accelerator is KVM only where the CPU has VMX or SVM and /dev/kvm exists,
+else TCG (-cpu max). Arguments after -- go to QEMU unchanged.
+
+When standard input is a terminal the guest gets it: Ctrl-C goes to the
+guest, and Ctrl-A X quits QEMU.
+
+Exit codes:
+  N    the guest's status N (0..127): written to the isa-debug-exit port
+       (QEMU exits 2N+1), or printed as "aster: power-off status=N" before
+       an ACPI power-off
+  1    the guest stopped without powering off (reset or triple fault), or
+       QEMU failed
+  2    bad flags or image, or qemu-system-x86_64 is missing
+  124  --timeout expired; QEMU was killed
+  130  interrupted
+Guest statuses 1 and 2 overlap with astctl's own; the message on standard
+error says which it is.`,
+	Example: `  astctl run --append aster.selftest
+  astctl run out --memory 64M --timeout 2m --append aster.selftest
+  astctl run --dry-run
+  astctl run -- -d int,cpu_reset -D /tmp/qemu.log`,
+	RunE: runRun,
+}
+
+var runFlags struct {
+	source  sourceFlags
+	append  []string
+	memory  string
+	smp     int
+	timeout time.Duration
+	qemu    string
+	accel   string
+	dryRun  bool
+	build   bool
+}
+
+func init() {
+	f := runCmd.Flags()
+	runFlags.source.register(runCmd)
+	f.StringArrayVar(&runFlags.append, "append", nil, "kernel command-line arguments added to the manifest's default (repeatable)")
+	f.StringVar(&runFlags.memory, "memory", "256M", "guest RAM (QEMU -m syntax: 64M, 1G)")
+	f.IntVar(&runFlags.smp, "smp", 1, "virtual CPUs")
+	f.DurationVar(&runFlags.timeout, "timeout", 0, "kill QEMU and exit 124 after this long (0: no limit)")
+	f.StringVar(&runFlags.qemu, "qemu", qemu.DefaultBinary, "QEMU binary (name in PATH or path)")
+	f.StringVar(&runFlags.accel, "accel", string(qemu.AccelAuto), "accelerator: auto, tcg or kvm")
+	f.BoolVar(&runFlags.dryRun, "dry-run", false, "print the QEMU command line and exit without building or booting")
+	f.BoolVar(&runFlags.build, "build", false, "rebuild the image even if DIR already has one")
+	rootCmd.AddCommand(runCmd)
+}
+
+func runRun(cmd *cobra.Command, args []string) error {
+	// Arguments after "--" are QEMU's.
+	var extra []string
+	if dash := cmd.ArgsLenAtDash(); dash >= 0 {
+		args, extra = args[:dash], args[dash:]
+	}
+	if len(args) > 1 {
+		return badInput(fmt.Errorf("run takes at most one directory, got %q (QEMU arguments go after --)", args))
+	}
+	dir := defaultOutDir
+	if len(args) == 1 {
+		dir = args[0]
+	}
+	accel, err := qemu.ParseAccel(runFlags.accel)
+	if err != nil {
+		return badInput(err)
+	}
+	if accel == qemu.AccelAuto {
+		accel = qemu.DetectAccel()
+	}
+	if runFlags.timeout < 0 {
+		return badInput(fmt.Errorf("negative --timeout %v", runFlags.timeout))
+	}
+
+	kernel := kernelPath(dir)
+	needBuild := runFlags.build || !fileExists(kernel)
+	if needBuild && !runFlags.dryRun {
+		if _, err := buildKernel(cmdContext(cmd), dir, runFlags.source, ""); err != nil {
+			return err
+		}
+	}
+	defaultCmdline := ""
+	m, err := kimage.ReadManifest(dir)
+	switch {
+	case err == nil:
+		defaultCmdline = m.Cmdline
+		if !needBuild {
+			if verr := m.VerifyOutputs(dir); verr != nil {
+				warnf("%v", verr)
+			}
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		// A kernel.elf without a manifest (copied by hand) still boots.
+	default:
+		return badInput(err)
+	}
+
+	interactive := qemu.IsTerminal(os.Stdin)
+	cfg := qemu.Config{
+		Kernel:      kernel,
+		Append:      qemu.JoinCmdline(defaultCmdline, strings.Join(runFlags.append, " ")),
+		Memory:      runFlags.memory,
+		SMP:         runFlags.smp,
+		Accel:       accel,
+		Interactive: interactive,
+		Extra:       extra,
+	}
+	qemuArgs, err := cfg.Args()
+	if err != nil {
+		return badInput(err)
+	}
+	if runFlags.dryRun {
+		bin, err := qemu.LookPath(runFlags.qemu)
+		if err != nil {
+			bin = runFlags.qemu
+		}
+		fmt.Fprintln(cmd.OutOrStdout(), qemu.Quote(append([]string{bin}, qemuArgs...)))
+		if needBuild {
+			fmt.Fprintf(os.Stderr, "astctl: %s does not exist yet: astctl run would build it first\n", kernel)
+		}
+		return nil
+	}
+	if _, err := kimage.EntryFile(kernel); err != nil {
+		return badInput(fmt.Errorf("cannot boot: %w", err))
+	}
+
+	// The guest's console input: the terminal or a pipe, never a file or
+	// /dev/null that would hand the guest an immediate end of input.
+	var stdin io.Reader
+	if interactive || isPipe(os.Stdin) {
+		stdin = os.Stdin
+	}
+	ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := qemu.Run(ctx, cfg, qemu.Options{
+		Binary:  runFlags.qemu,
+		Stdin:   stdin,
+		Stdout:  cmd.OutOrStdout(),
+		Stderr:  os.Stderr,
+		Timeout: runFlags.timeout,
+	})
+	var nf *qemu.NotFoundError
+	if errors.As(err, &nf) {
+		return badInput(err)
+	}
+	if err != nil {
+		return failed(err)
+	}
+	code := res.ExitCode()
+	switch {
+	case res.Outcome == qemu.Timeout:
+		fmt.Fprintf(os.Stderr, "astctl: the guest did not stop within %v: QEMU killed\n", runFlags.timeout)
+	case code != 0:
+		fmt.Fprintf(os.Stderr, "astctl: %s\n", res)
+	}
+	if code == 0 {
+		return nil
+	}
+	return exitWith(code)
+}
+
+// cmdContext is the command's context, or Background when it runs outside
+// Execute (tests).
+func cmdContext(cmd *cobra.Command) context.Context {
+	if ctx := cmd.Context(); ctx != nil {
+		return ctx
+	}
+	return context.Background()
+}
