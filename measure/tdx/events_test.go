@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
+	"os"
 	"testing"
+
+	"github.com/aster-cvm/aster/measure/eventlog"
 )
 
 // TestBoot0000 checks the UiApp load option against the Boot0000 digest
@@ -132,5 +135,37 @@ func TestDirectBootReplay(t *testing.T) {
 	}
 	if _, err := RTMR0Events(im, 2<<30, nil); err == nil {
 		t.Error("RTMR0 without ACPI blobs")
+	}
+}
+
+// TestBoot0000RealTDLog compares the derived Boot0000 digest and the
+// separator with the real GCE TD event log of go-tdx-guest (testdata of
+// measure/eventlog): event 13 is Boot0000, event 7 the RTMR0 separator.
+func TestBoot0000RealTDLog(t *testing.T) {
+	raw, err := os.ReadFile("../eventlog/testdata/ccel_data.dat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := eventlog.Parse(raw, eventlog.CCEL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, e := range l.Events {
+		switch e.Summary() {
+		case "variable Boot0000":
+			found++
+			if !bytes.Equal(e.Digests["sha384"], sha384(uiAppLoadOption())) {
+				t.Errorf("Boot0000 in the real log %x", e.Digests["sha384"])
+			}
+		case "separator":
+			found++
+			if !bytes.Equal(e.Digests["sha384"], sha384(separator)) {
+				t.Errorf("separator in the real log %x", e.Digests["sha384"])
+			}
+		}
+	}
+	if found < 3 {
+		t.Errorf("found %d Boot0000/separator events", found)
 	}
 }
