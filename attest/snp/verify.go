@@ -9,8 +9,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -39,34 +37,14 @@ type Certs struct {
 // common name (KDS spec 57230: "SEV-VCEK", "SEV-VLEK", "SEV-<product>",
 // "SEV-VLEK-<product>", "ARK-<product>"). CRL files are kept too.
 func LoadCerts(paths []string) (*Certs, error) {
-	c := &Certs{}
-	var files []string
-	for _, p := range paths {
-		st, err := os.Stat(p)
-		if err != nil {
-			return nil, err
-		}
-		if !st.IsDir() {
-			files = append(files, p)
-			continue
-		}
-		ents, err := os.ReadDir(p)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range ents {
-			if !e.IsDir() {
-				files = append(files, filepath.Join(p, e.Name()))
-			}
-		}
+	files, err := attest.ReadPaths(paths)
+	if err != nil {
+		return nil, err
 	}
+	c := &Certs{}
 	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		if err := c.add(b); err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
+		if err := c.add(f.Data); err != nil {
+			return nil, fmt.Errorf("%s: %w", f.Path, err)
 		}
 	}
 	return c, nil

@@ -5,7 +5,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,16 +12,10 @@ import (
 
 	"github.com/aster-cvm/aster/attest"
 	"github.com/aster-cvm/aster/attest/collateral"
+	"github.com/aster-cvm/aster/attest/internal/testutil"
 )
 
-func mustRead(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func mustRead(t testing.TB, name string) []byte { return testutil.Read(t, name) }
 
 var at = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 
@@ -37,15 +30,6 @@ func certs(t testing.TB, names ...string) *Certs {
 		t.Fatal(err)
 	}
 	return c
-}
-
-func check(r *attest.Result, name string) *attest.Check {
-	for i := range r.Checks {
-		if r.Checks[i].Name == name {
-			return &r.Checks[i]
-		}
-	}
-	return nil
 }
 
 // TestVector checks go-sev-guest's attestation.bin against INDEX.md:
@@ -80,7 +64,7 @@ func TestVector(t *testing.T) {
 				t.Fatalf("verdict %s, want verified=%v: %+v", r.Verdict, tc.verified, r.Checks)
 			}
 			if tc.failCheck != "" {
-				c := check(r, tc.failCheck)
+				c := r.Find(tc.failCheck)
 				if c == nil || c.Status != attest.Fail || !strings.Contains(c.Detail, tc.failContains) {
 					t.Errorf("%s = %+v, want fail with %q", tc.failCheck, c, tc.failContains)
 				}
@@ -191,7 +175,7 @@ func TestKDSFetch(t *testing.T) {
 	srv.Close()
 	off := &collateral.Fetcher{CacheDir: dir, Offline: true}
 	r, _ = Verify(context.Background(), mustRead(t, "attestation.bin"), Options{At: at, Product: "Milan-B0", Fetcher: off})
-	if c := check(r, "signature_chain"); c == nil || c.Status != attest.Pass {
+	if c := r.Find("signature_chain"); c == nil || c.Status != attest.Pass {
 		t.Fatalf("offline replay from cache: %+v", r.Checks)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/google/go-tdx-guest/pcs"
+
+	"github.com/aster-cvm/aster/attest"
 )
 
 // CollateralV3 is the QuoteCollateralV3 JSON layout used by Intel's QVL
@@ -97,27 +99,10 @@ func (j *CollateralV3) Decode() (*Collateral, error) {
 
 // parsePEMChain parses a PEM certificate chain, leaf first.
 func parsePEMChain(s string) ([]*x509.Certificate, error) {
-	rest := []byte(s)
-	var out []*x509.Certificate
-	for {
-		var blk *pem.Block
-		blk, rest = pem.Decode(rest)
-		if blk == nil {
-			break
-		}
-		if blk.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	if len(out) == 0 {
+	if !strings.Contains(s, "-----BEGIN") {
 		return nil, errors.New("no PEM certificate")
 	}
-	return out, nil
+	return attest.ParseCertificates([]byte(s))
 }
 
 // parseCRL accepts hex-encoded DER (the QuoteCollateralV3 JSON encoding),

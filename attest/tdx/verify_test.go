@@ -3,28 +3,21 @@ package tdx
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aster-cvm/aster/attest"
 	"github.com/aster-cvm/aster/attest/collateral"
+	"github.com/aster-cvm/aster/attest/internal/testutil"
 )
 
-func mustRead(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func mustRead(t testing.TB, name string) []byte { return testutil.Read(t, name) }
 
 func mustTime(t testing.TB, s string) time.Time {
 	t.Helper()
@@ -43,15 +36,6 @@ func loadCollateral(t testing.TB, name string) *Collateral {
 	}
 	c.Source = name
 	return c
-}
-
-func check(r *attest.Result, name string) *attest.Check {
-	for i := range r.Checks {
-		if r.Checks[i].Name == name {
-			return &r.Checks[i]
-		}
-	}
-	return nil
 }
 
 // TestVectors checks every TDX vector of ../shared/vectors/INDEX.md
@@ -86,14 +70,14 @@ func TestVectors(t *testing.T) {
 				t.Errorf("version %q, want %q", r.Version, tc.version)
 			}
 			if tc.failCheck != "" {
-				c := check(r, tc.failCheck)
+				c := r.Find(tc.failCheck)
 				if c == nil || c.Status != attest.Fail || !strings.Contains(c.Detail, tc.failContains) {
 					t.Errorf("check %s = %+v, want fail containing %q", tc.failCheck, c, tc.failContains)
 				}
 			}
 			// Signatures and chain hold for every vector.
 			for _, n := range []string{"pck_chain", "qe_report_signature", "qe_report_binding", "quote_signature", "tcb_info_signature", "qe_identity_signature"} {
-				if c := check(r, n); c == nil || c.Status != attest.Pass {
+				if c := r.Find(n); c == nil || c.Status != attest.Pass {
 					t.Errorf("check %s = %+v, want pass", n, c)
 				}
 			}
@@ -144,7 +128,7 @@ func TestSignatureChainOnly(t *testing.T) {
 	}
 	// Without collateral and without --no-collateral the verdict fails.
 	r, _ := Verify(context.Background(), mustRead(t, "tdx_prod_quote_SPR_E4.dat"), Options{At: mustTime(t, "2023-07-01T00:00:00Z")})
-	if c := check(r, "collateral"); c == nil || c.Status != attest.Fail {
+	if c := r.Find("collateral"); c == nil || c.Status != attest.Fail {
 		t.Errorf("collateral check %+v, want fail", c)
 	}
 }
@@ -163,7 +147,7 @@ func TestCCELReplay(t *testing.T) {
 		strings.Repeat("0", 96),
 	}
 	for i := range want {
-		if got := hexs(rtmrs[i]); got != want[i] {
+		if got := hex.EncodeToString(rtmrs[i]); got != want[i] {
 			t.Errorf("RTMR%d = %s, want %s", i, got, want[i])
 		}
 	}
@@ -183,19 +167,10 @@ func TestCCELReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := check(r, "ccel.rtmr0")
+	c := r.Find("ccel.rtmr0")
 	if c == nil || c.Status != attest.Fail || c.Expected != want[0] || !strings.HasPrefix(c.Actual, "44c0197b") {
 		t.Errorf("ccel.rtmr0 = %+v", c)
 	}
-}
-
-func hexs(b []byte) string {
-	const digits = "0123456789abcdef"
-	out := make([]byte, 2*len(b))
-	for i, x := range b {
-		out[2*i], out[2*i+1] = digits[x>>4], digits[x&15]
-	}
-	return string(out)
 }
 
 // verifyMust returns whether verification rejected raw (input error or a
@@ -254,7 +229,7 @@ func TestMutations(t *testing.T) {
 	c := loadCollateral(t, "tdx_quote_collateral.json")
 	c.TcbInfoBody = bytes.Replace(c.TcbInfoBody, []byte(`"UpToDate"`), []byte(`"UpToDatf"`), 1)
 	r, _ := Verify(context.Background(), raw, Options{At: opts.At, Collateral: c})
-	if ch := check(r, "tcb_info_signature"); ch == nil || ch.Status != attest.Fail {
+	if ch := r.Find("tcb_info_signature"); ch == nil || ch.Status != attest.Fail {
 		t.Errorf("tampered TCB info: %+v", ch)
 	}
 }
@@ -311,7 +286,7 @@ func TestPCSFetchAndCache(t *testing.T) {
 			w.Write([]byte(`{"enclaveIdentity":` + j.QeIdentity + `,"signature":"` + j.QeIdentitySignature + `"}`))
 		case "/sgx/certification/v4/pckcrl":
 			w.Header().Set("SGX-PCK-CRL-Issuer-Chain", url.QueryEscape(j.PckCrlIssuerChain))
-			b, _ := decodeHex(j.PckCrl)
+			b, _ := hex.DecodeString(j.PckCrl)
 			w.Write(b)
 		case "/sgx/certification/v4/rootcacrl":
 			w.Write([]byte(j.RootCaCrl))
@@ -339,29 +314,9 @@ func TestPCSFetchAndCache(t *testing.T) {
 	}
 	empty := &PCS{BaseURL: srv.URL, Fetcher: &collateral.Fetcher{CacheDir: t.TempDir(), Offline: true}}
 	r, _ = Verify(context.Background(), mustRead(t, "tdx_quote"), Options{At: at, Source: empty})
-	if c := check(r, "collateral"); c == nil || c.Status != attest.Fail || !strings.Contains(c.Detail, "offline") {
+	if c := r.Find("collateral"); c == nil || c.Status != attest.Fail || !strings.Contains(c.Detail, "offline") {
 		t.Errorf("offline with empty cache: %+v", c)
 	}
-}
-
-func decodeHex(s string) ([]byte, error) {
-	out := make([]byte, len(s)/2)
-	for i := range out {
-		var b byte
-		for _, c := range s[2*i : 2*i+2] {
-			b <<= 4
-			switch {
-			case c >= '0' && c <= '9':
-				b |= byte(c - '0')
-			case c >= 'a' && c <= 'f':
-				b |= byte(c - 'a' + 10)
-			case c >= 'A' && c <= 'F':
-				b |= byte(c - 'A' + 10)
-			}
-		}
-		out[i] = b
-	}
-	return out, nil
 }
 
 // BenchmarkVerifyTDXQuote measures one offline verification of a real v4

@@ -5,10 +5,7 @@ import (
 	"crypto"
 	"crypto/x509"
 	"encoding/hex"
-	"encoding/pem"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	tpmpb "github.com/google/go-tpm-tools/proto/tpm"
@@ -37,64 +34,24 @@ type Options struct {
 // LoadRoots reads PEM or DER certificates from files and directories and
 // splits them into self-signed roots and intermediates.
 func LoadRoots(paths []string) (roots, inters []*x509.Certificate, err error) {
-	for _, p := range paths {
-		files := []string{p}
-		if st, err := os.Stat(p); err != nil {
-			return nil, nil, err
-		} else if st.IsDir() {
-			ents, err := os.ReadDir(p)
-			if err != nil {
-				return nil, nil, err
-			}
-			files = files[:0]
-			for _, e := range ents {
-				if !e.IsDir() {
-					files = append(files, filepath.Join(p, e.Name()))
-				}
-			}
+	files, err := aattest.ReadPaths(paths)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, f := range files {
+		certs, err := aattest.ParseCertificates(f.Data)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", f.Path, err)
 		}
-		for _, f := range files {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				return nil, nil, err
-			}
-			certs, err := parseCerts(b)
-			if err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", f, err)
-			}
-			for _, c := range certs {
-				if bytes.Equal(c.RawIssuer, c.RawSubject) && c.CheckSignatureFrom(c) == nil {
-					roots = append(roots, c)
-				} else {
-					inters = append(inters, c)
-				}
+		for _, c := range certs {
+			if bytes.Equal(c.RawIssuer, c.RawSubject) && c.CheckSignatureFrom(c) == nil {
+				roots = append(roots, c)
+			} else {
+				inters = append(inters, c)
 			}
 		}
 	}
 	return roots, inters, nil
-}
-
-func parseCerts(b []byte) ([]*x509.Certificate, error) {
-	if !bytes.Contains(b, []byte("-----BEGIN")) {
-		c, err := x509.ParseCertificate(b)
-		if err != nil {
-			return nil, err
-		}
-		return []*x509.Certificate{c}, nil
-	}
-	var out []*x509.Certificate
-	for {
-		var blk *pem.Block
-		blk, b = pem.Decode(b)
-		if blk == nil {
-			return out, nil
-		}
-		c, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
 }
 
 // Verify verifies a go-tpm-tools attestation (binary or JSON protobuf).

@@ -2,8 +2,8 @@ package tpm
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,16 +11,10 @@ import (
 
 	"github.com/aster-cvm/aster/attest"
 	"github.com/aster-cvm/aster/attest/eventlog"
+	"github.com/aster-cvm/aster/attest/internal/testutil"
 )
 
-func mustRead(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func mustRead(t testing.TB, name string) []byte { return testutil.Read(t, name) }
 
 var at = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 
@@ -30,15 +24,6 @@ func opts(t testing.TB, nonce []byte) Options {
 		t.Fatal(err)
 	}
 	return Options{At: at, Roots: roots, Intermediates: inters, Nonce: nonce}
-}
-
-func check(r *attest.Result, name string) *attest.Check {
-	for i := range r.Checks {
-		if r.Checks[i].Name == name {
-			return &r.Checks[i]
-		}
-	}
-	return nil
 }
 
 // TestVector: gce-cos-85-nonce9009.pb is valid with nonce 0x9009 (AMD SEV
@@ -64,7 +49,7 @@ func TestVector(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.Finish()
-	if c := check(r, "quote"); r.Verdict != attest.Failed || c == nil || !strings.Contains(c.Detail, "extraData") {
+	if c := r.Find("quote"); r.Verdict != attest.Failed || c == nil || !strings.Contains(c.Detail, "extraData") {
 		t.Fatalf("nonce 900a: %s %+v", r.Verdict, c)
 	}
 	// No nonce, no roots: fail, not a panic.
@@ -169,20 +154,11 @@ func TestEventLogReplay(t *testing.T) {
 					for _, c := range idx {
 						i = i*10 + uint32(c-'0')
 					}
-					if g := hexs(got[i]); g != want {
+					if g := hex.EncodeToString(got[i]); g != want {
 						t.Errorf("%s PCR%s = %s, want %s", bank, idx, g, want)
 					}
 				}
 			}
 		})
 	}
-}
-
-func hexs(b []byte) string {
-	const d = "0123456789abcdef"
-	out := make([]byte, 0, 2*len(b))
-	for _, x := range b {
-		out = append(out, d[x>>4], d[x&15])
-	}
-	return string(out)
 }

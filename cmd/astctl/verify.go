@@ -5,8 +5,6 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -379,27 +377,15 @@ func verifyTPM(raw []byte, at time.Time) (*attest.Result, error) {
 	return tpm.Verify(raw, o)
 }
 
-// readPEMCerts reads every certificate of a PEM file.
+// readPEMCerts reads every certificate of a PEM (or DER) file.
 func readPEMCerts(path string) ([]*x509.Certificate, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	var out []*x509.Certificate
-	for {
-		var blk *pem.Block
-		blk, b = pem.Decode(b)
-		if blk == nil {
-			break
-		}
-		c, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		out = append(out, c)
+	certs, err := attest.ParseCertificates(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if len(out) == 0 {
-		return nil, errors.New(path + ": no PEM certificate")
-	}
-	return out, nil
+	return certs, nil
 }

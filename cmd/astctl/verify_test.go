@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -194,7 +195,7 @@ func TestVerifyHexAndTruncation(t *testing.T) {
 	dir := t.TempDir()
 	raw, _ := os.ReadFile(tdxData + "tdx_quote")
 	hexFile := filepath.Join(dir, "quote.hex")
-	os.WriteFile(hexFile, []byte(strings.ToUpper(hexString(raw))+"\n"), 0o644)
+	os.WriteFile(hexFile, []byte(strings.ToUpper(hex.EncodeToString(raw))+"\n"), 0o644)
 	if code, out := runVerifyCLI(t, hexFile, "--collateral", tdxData+"tdx_quote_collateral.json", "--at", "2025-06-20T00:00:00Z"); code != 0 {
 		t.Fatalf("hex quote: exit %d\n%s", code, out)
 	}
@@ -214,13 +215,4 @@ func TestVerifyHexAndTruncation(t *testing.T) {
 			}
 		}
 	}
-}
-
-func hexString(b []byte) string {
-	const d = "0123456789abcdef"
-	out := make([]byte, 0, 2*len(b))
-	for _, x := range b {
-		out = append(out, d[x>>4], d[x&15])
-	}
-	return string(out)
 }
