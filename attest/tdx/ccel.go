@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"fmt"
+	"strings"
 
 	"github.com/aster-cvm/aster/attest"
 	"github.com/aster-cvm/aster/attest/eventlog"
@@ -60,3 +61,71 @@ func checkCCEL(r *attest.Result, q *Quote, log []byte) error {
 	}
 	return nil
 }
+
+// ExpectedEvent is one event a reference document expects in RTMR
+// Register (0-3), with its SHA-384 digest in hex.
+type ExpectedEvent struct {
+	Register    int
+	Type        string
+	Digest      string
+	Description string
+}
+
+// CheckEvents compares the CCEL event by event with the expected events
+// of each RTMR that has any, so a mismatching RTMR is explained by the
+// first event that differs (which kernel, which command line, which ACPI
+// table) rather than by two opaque hashes.
+func CheckEvents(r *attest.Result, log []byte, want []ExpectedEvent) error {
+	l, err := eventlog.Parse(log)
+	if err != nil {
+		return fmt.Errorf("CCEL: %w", err)
+	}
+	got := map[int][]eventlog.Event{}
+	for _, e := range l.Events {
+		if e.Type != eventlog.EvNoAction && e.Index >= 1 && e.Index <= 4 {
+			got[int(e.Index)-1] = append(got[int(e.Index)-1], e)
+		}
+	}
+	exp := map[int][]ExpectedEvent{}
+	for _, e := range want {
+		exp[e.Register] = append(exp[e.Register], e)
+	}
+	for reg := 0; reg < 4; reg++ {
+		ws := exp[reg]
+		if len(ws) == 0 {
+			continue
+		}
+		name := fmt.Sprintf("ccel.events.rtmr%d", reg)
+		gs := got[reg]
+		bad := -1
+		for i := range ws {
+			if i >= len(gs) || hex.EncodeToString(gs[i].Digests[eventlog.AlgSHA384]) != normHex(ws[i].Digest) {
+				bad = i
+				break
+			}
+		}
+		if bad < 0 && len(gs) != len(ws) {
+			bad = len(ws)
+		}
+		if bad < 0 {
+			r.Pass(name, fmt.Sprintf("%d events match the reference", len(ws)))
+			continue
+		}
+		c := attest.Check{Name: name, Status: attest.Fail, Field: fmt.Sprintf("rtmr%d event %d", reg, bad)}
+		if bad < len(ws) {
+			c.Expected = fmt.Sprintf("%s %s (%s)", ws[bad].Type, normHex(ws[bad].Digest), ws[bad].Description)
+		} else {
+			c.Expected = "(no more events)"
+		}
+		if bad < len(gs) {
+			c.Actual = fmt.Sprintf("type 0x%x %s", gs[bad].Type, hex.EncodeToString(gs[bad].Digests[eventlog.AlgSHA384]))
+		} else {
+			c.Actual = "(no more events)"
+		}
+		c.Detail = fmt.Sprintf("event %d of RTMR%d differs from the reference", bad, reg)
+		r.Add(c)
+	}
+	return nil
+}
+
+func normHex(s string) string { return strings.ToLower(strings.TrimPrefix(strings.TrimSpace(s), "0x")) }

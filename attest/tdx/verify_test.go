@@ -337,3 +337,34 @@ func BenchmarkVerifyTDXQuote(b *testing.B) {
 		}
 	}
 }
+
+// TestCheckEvents compares the CCEL with expected events per RTMR and
+// names the first differing event.
+func TestCheckEvents(t *testing.T) {
+	log := mustRead(t, "ccel/ccel_data.dat")
+	_, l, err := ReplayCCEL(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []ExpectedEvent
+	for _, e := range l.Events {
+		if e.Index == 2 && e.Type != 3 {
+			want = append(want, ExpectedEvent{Register: 1, Type: "ev", Digest: hex.EncodeToString(e.Digests[0x0C])})
+		}
+	}
+	r := attest.NewResult(attest.TypeTDX, time.Now())
+	if err := CheckEvents(r, log, want); err != nil || r.Failed() {
+		t.Fatalf("%v %+v", err, r.Checks)
+	}
+	want[2].Digest = strings.Repeat("00", 48)
+	r = attest.NewResult(attest.TypeTDX, time.Now())
+	CheckEvents(r, log, want)
+	if c := r.Find("ccel.events.rtmr1"); c == nil || c.Status != attest.Fail || c.Field != "rtmr1 event 2" {
+		t.Fatalf("%+v", r.Checks)
+	}
+	r = attest.NewResult(attest.TypeTDX, time.Now())
+	CheckEvents(r, log, want[:1])
+	if c := r.Find("ccel.events.rtmr1"); c == nil || c.Status != attest.Fail || c.Expected != "(no more events)" {
+		t.Fatalf("extra events: %+v", r.Checks)
+	}
+}

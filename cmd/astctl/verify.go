@@ -170,6 +170,9 @@ func runVerify(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return badInput(err)
 	}
+	if err := checkReferenceEvents(res, typ); err != nil {
+		return badInput(err)
+	}
 	pol.Evaluate(res)
 	res.Finish()
 
@@ -388,4 +391,31 @@ func readPEMCerts(path string) ([]*x509.Certificate, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return certs, nil
+}
+
+// checkReferenceEvents compares a CCEL with the reference document's
+// expected RTMR events, when both are given.
+func checkReferenceEvents(res *attest.Result, typ attest.Type) error {
+	v := &verifyFlags
+	if typ != attest.TypeTDX || v.ccel == "" || v.referenceFile == "" {
+		return nil
+	}
+	d, err := reference.Read(v.referenceFile)
+	if err != nil {
+		return err
+	}
+	var want []tdx.ExpectedEvent
+	for _, e := range d.Events {
+		if e.RegisterKind == "rtmr" {
+			want = append(want, tdx.ExpectedEvent{Register: e.Register, Type: e.Type, Digest: e.Digest, Description: e.Description})
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	log, err := os.ReadFile(v.ccel)
+	if err != nil {
+		return err
+	}
+	return tdx.CheckEvents(res, log, want)
 }

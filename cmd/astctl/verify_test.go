@@ -216,3 +216,18 @@ func TestVerifyHexAndTruncation(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyReferenceEvents: with --ccel and a reference document that
+// lists RTMR events, a wrong event is named.
+func TestVerifyReferenceEvents(t *testing.T) {
+	ref := filepath.Join(t.TempDir(), "ref.json")
+	// RTMR2's first event in the cos-113 CCEL, then a wrong second one.
+	doc := `{"format":"aster.reference-values/v1","platform":"tdx","tool":{"name":"t","version":"0"},"measurements":{},
+"events":[{"register":2,"register_kind":"rtmr","type":"EV_EVENT_TAG","digest":"` + strings.Repeat("11", 48) + `","description":"kernel cmdline"}]}`
+	os.WriteFile(ref, []byte(doc), 0o644)
+	code, out := runVerifyCLI(t, tdxData+"ccel/cos-113-tdx-quote.dat", "--no-collateral", "--ccel", tdxData+"ccel/ccel_data.dat",
+		"--reference", ref, "--at", "2025-01-01T00:00:00Z")
+	if code != 1 || !strings.Contains(out, "field:    rtmr2 event 0") || !strings.Contains(out, "kernel cmdline") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+}
