@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/go-tdx-guest/abi"
@@ -24,14 +25,14 @@ var rootPEM []byte
 
 // IntelRoot returns the embedded Intel SGX Root CA certificate, the trust
 // anchor of every PCK chain and of PCS collateral.
-func IntelRoot() *x509.Certificate {
+var IntelRoot = sync.OnceValue(func() *x509.Certificate {
 	blk, _ := pem.Decode(rootPEM)
 	c, err := x509.ParseCertificate(blk.Bytes)
 	if err != nil {
 		panic("embedded Intel SGX Root CA does not parse: " + err.Error())
 	}
 	return c
-}
+})
 
 // CollateralSource yields collateral for a PCK certificate's FMSPC and
 // issuing CA ("platform" or "processor").

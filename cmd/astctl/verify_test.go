@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/spf13/pflag"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/aster-cvm/aster/attest"
 )
@@ -58,6 +59,7 @@ func TestVerifyVectors(t *testing.T) {
 		{"tdx no collateral offline", []string{tdxData + "tdx_prod_quote_SPR_E4.dat", "--at", "2023-07-01T00:00:00Z"}, 1, "network access forbidden"},
 		{"tdx CCEL replay", []string{tdxData + "ccel/cos-113-tdx-quote.dat", "--no-collateral", "--ccel", tdxData + "ccel/ccel_data.dat", "--at", "2025-01-01T00:00:00Z"}, 0, "[ok  ] ccel.rtmr2"},
 		{"tdx cos-113 before PCK notBefore", []string{tdxData + "ccel/cos-113-tdx-quote.dat", "--no-collateral", "--at", "2024-07-01T00:00:00Z"}, 1, "pck_chain"},
+		{"tdx untrusted root", []string{tdxData + "tdx_quote", "--collateral", tdxData + "tdx_quote_collateral.json", "--trusted-root", snpData + "ask_ark_milan.pem", "--at", "2025-06-20T00:00:00Z"}, 1, "[FAIL] pck_chain"},
 		{"snp Milan-B0 debug rejected", []string{snpData + "attestation.bin", "--certs", snpData + "vcek.testcer", "--product", "Milan-B0", "--at", "2025-01-01T00:00:00Z"}, 1, "policy.debug"},
 		{"snp Milan-B0 allow debug", []string{snpData + "attestation.bin", "--certs", snpData + "vcek.testcer", "--certs", snpData + "ask_ark_milan.pem", "--product", "Milan-B0", "--allow-debug", "--at", "2025-01-01T00:00:00Z"}, 0, "VERIFIED"},
 		{"snp Milan-B1", []string{snpData + "attestation.bin", "--certs", snpData + "vcek.testcer", "--product", "Milan-B1", "--allow-debug", "--at", "2025-01-01T00:00:00Z"}, 1, "stepping"},
@@ -228,6 +230,25 @@ func TestVerifyReferenceEvents(t *testing.T) {
 	code, out := runVerifyCLI(t, tdxData+"ccel/cos-113-tdx-quote.dat", "--no-collateral", "--ccel", tdxData+"ccel/ccel_data.dat",
 		"--reference", ref, "--at", "2025-01-01T00:00:00Z")
 	if code != 1 || !strings.Contains(out, "field:    rtmr2 event 0") || !strings.Contains(out, "kernel cmdline") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+}
+
+// TestVerifyTPMJSON: the protojson encoding of an attestation verifies
+// like the binary one.
+func TestVerifyTPMJSON(t *testing.T) {
+	raw, _ := os.ReadFile(tpmData + "gce-cos-85-nonce9009.pb")
+	a, err := attest.ParseTPMAttestation(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := protojson.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "a.json")
+	os.WriteFile(p, j, 0o644)
+	if code, out := runVerifyCLI(t, p, "--tpm-roots", tpmData+"ca-certs", "--nonce", "9009", "--at", "2025-01-01T00:00:00Z"); code != 0 {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
 }
