@@ -1,14 +1,100 @@
-// Command kernel is the Aster guest kernel.
+// Command kernel is the Aster guest kernel: package main of a Go program
+// the frame boots on bare metal (frame/boot). It prints the boot banner
+// and then, depending on the command line:
+//
+//	aster.selftest[=a,b]  runs the runtime self-test and powers off with its verdict
+//	aster.crash=KIND      faults on purpose (nil, index, divide) to show a Go panic
+//	aster.bootbench       powers off right after the banner (boot-time benchmark)
+//
+// With none of these it reports that there is no user space yet (the
+// Linux ABI arrives in services/) and powers off.
 package main
 
 import (
 	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"time"
 
-	_ "github.com/aster-cvm/aster/frame/boot"
+	"github.com/aster-cvm/aster/frame/boot"
+	"github.com/aster-cvm/aster/services/selftest"
 )
 
+// version is set by astctl build (-X main.version=...).
 var version = "dev"
 
 func main() {
-	fmt.Println("Aster", version)
+	sinceEntry := boot.SinceEntry()
+	banner(sinceEntry)
+
+	if _, ok := boot.Param("aster.bootbench"); ok {
+		os.Exit(0)
+	}
+	if kind, ok := boot.Param("aster.crash"); ok {
+		crash(kind)
+	}
+	if only, ok := boot.Param("aster.selftest"); ok {
+		os.Exit(runSelftest(only))
+	}
+	fmt.Println("aster: no init to run yet (user space arrives with the Linux ABI); powering off")
+}
+
+func banner(sinceEntry time.Duration) {
+	mem := boot.Memory()
+	fmt.Printf("Aster %s (%s, %s/%s), a Go framekernel\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Printf("cpu: %s, %s\n", cpuBrand(), strings.Join(cpuFeatures(), " "))
+	fmt.Printf("clock: TSC %.0f MHz, local APIC in %s mode\n", float64(boot.TSCFrequency())/1e6, apicMode())
+	fmt.Printf("memory: %d MiB RAM, %d MiB free\n", mem.RAM>>20, mem.Free>>20)
+	fmt.Printf("boot: PVH entry to main.main in %v\n", sinceEntry.Round(10*time.Microsecond))
+	fmt.Printf("cmdline: %s\n", boot.CommandLine())
+}
+
+func apicMode() string {
+	if boot.ReadStats().X2APIC {
+		return "x2APIC"
+	}
+	return "xAPIC"
+}
+
+func runSelftest(only string) int {
+	env := selftest.Env{
+		Out: os.Stdout,
+		RAM: boot.Memory().RAM,
+		RTC: boot.RTC,
+	}
+	if only != "" {
+		env.Only = strings.Split(only, ",")
+	}
+	r := selftest.Run(env)
+	st := boot.ReadStats()
+	fmt.Printf("selftest: frame served %d system calls, %d timer ticks\n", st.Syscalls, st.TimerTicks)
+	fmt.Println(r.Summary())
+	if r.Failed > 0 {
+		return 1
+	}
+	return 0
+}
+
+type node struct{ next *node }
+
+// crash faults on purpose so tests can see a kernel fault become a Go
+// panic with a stack trace (the runtime then exits with status 2).
+func crash(kind string) {
+	fmt.Printf("aster: crashing on purpose (%s)\n", kind)
+	switch kind {
+	case "nil":
+		var n *node
+		fmt.Println(n.next)
+	case "index":
+		s := make([]int, 3)
+		i := len(os.Args) + 5
+		fmt.Println(s[i])
+	case "divide":
+		zero := len(os.Args) - 1
+		fmt.Println(10 / zero)
+	default:
+		fmt.Printf("aster: unknown crash kind %q (want nil, index or divide)\n", kind)
+		os.Exit(2)
+	}
 }

@@ -1,9 +1,74 @@
 // Package boot is the kernel's handle on the frame's boot: importing it
 // links in the PVH entry point and the runtime host (frame/internal/rt),
-// and it exposes what the boot learned: the command line, the memory map
-// and the CPU's features.
+// and it exposes what the boot learned (the command line, memory, the
+// CPU) and the clocks the frame keeps. Everything here is safe to call
+// from any goroutine.
 package boot
 
 import (
-	_ "github.com/aster-cvm/aster/frame/internal/rt"
+	"strings"
+	"time"
+
+	"github.com/aster-cvm/aster/frame/internal/rt"
 )
+
+// CommandLine returns the kernel command line as the boot loader passed it.
+func CommandLine() string { return rt.CommandLine() }
+
+// Param looks up key in the command line. "key" alone yields ("", true);
+// "key=value" yields (value, true). The last occurrence wins, as in Linux.
+func Param(key string) (string, bool) {
+	return ParseParam(rt.CommandLine(), key)
+}
+
+// ParseParam looks up key in a command line (see Param).
+func ParseParam(cmdline, key string) (value string, ok bool) {
+	for _, f := range strings.Fields(cmdline) {
+		k, v, hasValue := strings.Cut(f, "=")
+		if k != key {
+			continue
+		}
+		value, ok = "", true
+		if hasValue {
+			value = v
+		}
+	}
+	return value, ok
+}
+
+// MemoryInfo describes physical memory.
+type MemoryInfo struct {
+	RAM   uint64 // bytes of RAM in the boot memory map
+	Total uint64 // bytes the frame's allocator covers (up to the highest RAM address)
+	Free  uint64 // bytes of free frames now
+}
+
+// Memory returns the current memory picture.
+func Memory() MemoryInfo {
+	total, free := rt.Memory()
+	return MemoryInfo{RAM: rt.RAMSize(), Total: total, Free: free}
+}
+
+// SinceEntry returns the time since the PVH entry point ran.
+func SinceEntry() time.Duration { return time.Duration(rt.SinceEntry()) }
+
+// TSCFrequency returns the calibrated time-stamp counter frequency in Hz.
+func TSCFrequency() uint64 { return rt.TSCHz() }
+
+// RTC returns the time the CMOS real-time clock shows now (to the second).
+func RTC() time.Time { return time.Unix(rt.RTCTime(), 0) }
+
+// Stats are counters the frame keeps.
+type Stats struct {
+	Syscalls   uint64 // runtime system calls served
+	TimerTicks uint64 // timer interrupts taken
+	X2APIC     bool   // the local APIC runs in x2APIC mode
+}
+
+// ReadStats returns the frame's counters.
+func ReadStats() Stats {
+	return Stats{Syscalls: rt.SyscallCount(), TimerTicks: rt.Ticks(), X2APIC: rt.X2APIC()}
+}
+
+// CPUID executes the CPUID instruction (unprivileged; for describing the CPU).
+func CPUID(leaf, sub uint32) (a, b, c, d uint32) { return rt.CPUID(leaf, sub) }

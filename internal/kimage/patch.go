@@ -26,11 +26,11 @@ const (
 	LinkText = "-2145382400"
 
 	// EntrySymbol is the 32-bit PVH entry point of the kernel.
-	EntrySymbol = "github.com/aster-cvm/aster/frame/boot.pvhEntry"
+	EntrySymbol = "github.com/aster-cvm/aster/frame/internal/rt.pvhEntry"
 
 	// InfoSymbol is the kernel's [4]uint64 image description, filled in by
 	// Patch when the kernel has it.
-	InfoSymbol = "github.com/aster-cvm/aster/frame/boot.imageInfo"
+	InfoSymbol = "github.com/aster-cvm/aster/frame/internal/rt.imageInfo"
 
 	// InfoMagic is imageInfo[0] after patching: "ASTERKIN" read as a
 	// big-endian uint64.

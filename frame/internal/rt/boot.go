@@ -163,14 +163,23 @@ func initPageTables() {
 			bootFail("cannot build the direct map")
 		}
 	}
-	if !kpt.MapRange(mm.VirtAddr(kernBase+imagePhysStart), mm.PhysAddr(imagePhysStart), imagePhysEnd-imagePhysStart, rw) {
+	// The image with 2 MiB pages up to its bss, 4 KiB pages from there so
+	// zero bss pages can be given back (lazybss.go).
+	bss := mm.PageDown(uint64(bssStart()) - kernBase)
+	if !kpt.MapRange(mm.VirtAddr(kernBase+imagePhysStart), mm.PhysAddr(imagePhysStart), bss-imagePhysStart, rw) {
 		bootFail("cannot map the kernel")
+	}
+	for pa := bss; pa < imagePhysEnd; pa += mm.PageSize {
+		if !kpt.Map(mm.VirtAddr(kernBase+pa), mm.PhysAddr(pa), rw|mm.PTENoExec) {
+			bootFail("cannot map the kernel's data")
+		}
 	}
 	if !kpt.Map(mm.VirtAddr(directMapBase+lapicPhys), lapicPhys, mm.PTEWrite|mm.PTEPCD|mm.PTEPWT|mm.PTENoExec) {
 		bootFail("cannot map the local APIC")
 	}
 	arch.WriteCR4(arch.ReadCR4() | 1<<7) // PGE: global pages
 	arch.WriteCR3(uint64(root))
+	releaseZeroBSS()
 }
 
 // startRuntime creates the first thread with a Linux initial stack
@@ -235,7 +244,7 @@ func startRuntime() {
 }
 
 // runtimeEnv is the runtime's environment.
-const runtimeEnv = "GODEBUG=asyncpreemptoff=1"
+const runtimeEnv = "GODEBUG="
 
 // Entry-point addresses (start64 fills them in; init takes them again so
 // the linker keeps the assembly-only entry points, which only the

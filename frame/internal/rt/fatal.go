@@ -78,8 +78,18 @@ func backtrace(rbp uintptr) {
 	}
 }
 
-// fatalTrap is called from intrCommon on its IST stack for a trap taken
-// inside the frame. frame points at 15 pushed GPRs (rax first) followed by
+// frameTrap is called from intrCommon on the exception stack for a trap
+// taken inside the frame. The only one it can fix is the first touch of a
+// page of the kernel's lazily mapped bss; everything else is fatal.
+func frameTrap(frame uintptr, cr2 uint64) bool {
+	if load64(frame+15*8) == 14 && load64(frame+16*8)&1 == 0 && inLazyBSS(uintptr(cr2)) && demandPage(uintptr(cr2), true) {
+		return true
+	}
+	fatalTrap(frame, cr2)
+	return false
+}
+
+// fatalTrap reports a trap taken inside the frame. frame points at 15 pushed GPRs (rax first) followed by
 // the vector, error code and the hardware frame.
 func fatalTrap(frame uintptr, cr2 uint64) {
 	var g [15]uint64

@@ -41,6 +41,7 @@ func pvhEntry()
 func rt0Addr() uintptr
 func entryAddrs() (syscall, idle, pvh uintptr)
 func imageBounds() (text, etext, end, pclntab, epclntab uintptr)
+func bssStart() uintptr
 
 // vectorStub returns the address of IDT vector v's entry stub
 // (vectors_amd64.s).

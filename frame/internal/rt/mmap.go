@@ -155,10 +155,18 @@ func releasePages(addr uintptr, size uint64) {
 // demandPage populates the page containing va if an area allows the
 // access. A PROT_NONE reservation never populates.
 func demandPage(va uintptr, write bool) bool {
+	if inLazyBSS(va) {
+		return mapZeroPage(va, mm.ProtRead|mm.ProtWrite)
+	}
 	a, ok := areas.Find(mm.VirtAddr(va))
 	if !ok || a.Prot == 0 || (write && a.Prot&mm.ProtWrite == 0) {
 		return false
 	}
+	return mapZeroPage(va, a.Prot)
+}
+
+// mapZeroPage maps a zeroed frame at the page containing va.
+func mapZeroPage(va uintptr, prot uint32) bool {
 	page := mm.VirtAddr(mm.PageDown(uint64(va)))
 	if _, _, mapped := kpt.Lookup(page); mapped {
 		return true
@@ -169,7 +177,7 @@ func demandPage(va uintptr, write bool) bool {
 		return false
 	}
 	*physPage(pa) = [mm.PageSize]byte{}
-	if !kpt.Map(page, pa, pteFlags(a.Prot)) {
+	if !kpt.Map(page, pa, pteFlags(prot)) {
 		frames.Free(pa)
 		outOfMemory(va)
 		return false

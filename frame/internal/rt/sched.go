@@ -2,13 +2,10 @@ package rt
 
 // Threads are the Go runtime's Ms (clone with CLONE_THREAD) plus the idle
 // thread, slot 0. Scheduling is round-robin over the fixed table: a thread
-// runs until it blocks in a system call or has used sliceTicks ticks while
-// another thread is runnable.
+// runs until it blocks in a system call or has used sliceNs while another
+// thread is runnable.
 
-const (
-	maxThreads = 64
-	sliceTicks = 10
-)
+const maxThreads = 64
 
 // Thread states.
 const (
@@ -49,7 +46,6 @@ type Thread struct {
 	altFlags uint32
 
 	clearTID uintptr // CLONE_CHILD_CLEARTID / set_tid_address
-	ran      int     // ticks used in the current slice
 }
 
 var (
@@ -58,6 +54,8 @@ var (
 	nextTID = 1
 	// resched asks trap to pick another thread before returning.
 	resched bool
+	// sliceStart is when the running thread got the CPU.
+	sliceStart int64
 )
 
 // current returns the running thread.
@@ -123,7 +121,7 @@ func schedule() {
 		i := (curIdx + n) % maxThreads
 		if i != 0 && threads[i].state == tsRunnable {
 			if i != curIdx {
-				threads[i].ran = 0
+				sliceStart = nanotime()
 			}
 			switchTo(i)
 			deliverPending(&threads[i])
@@ -133,10 +131,11 @@ func schedule() {
 	switchTo(0)
 }
 
-// tick runs on every timer interrupt: it expires timeouts, polls the
-// console and ends the running thread's slice.
-func tick() {
+// timerFired runs on every timer interrupt: it expires timeouts, polls
+// the console and ends the running thread's slice.
+func timerFired() {
 	ticks++
+	armedAt = 0
 	now := nanotime()
 	for i := 1; i < maxThreads; i++ {
 		t := &threads[i]
@@ -147,12 +146,20 @@ func tick() {
 	if serialPoll() {
 		wakeReaders()
 	}
-	t := current()
-	t.ran++
-	if curIdx == 0 || t.ran >= sliceTicks {
-		t.ran = 0
+	if curIdx == 0 || now-sliceStart >= sliceNs {
 		resched = true
 	}
+}
+
+// otherRunnable reports whether a thread other than the current one
+// waits for the CPU.
+func otherRunnable() bool {
+	for i := 1; i < maxThreads; i++ {
+		if i != curIdx && threads[i].state == tsRunnable {
+			return true
+		}
+	}
+	return false
 }
 
 // timeout ends a blocked thread's wait at its deadline.

@@ -8,11 +8,17 @@ import (
 
 // Clocks. The TSC is the clock source (calibrated against the PIT, whose
 // input clock is fixed at 1.193182 MHz); the CMOS RTC gives the wall time
-// once at boot; the local APIC timer, calibrated against the TSC, ticks at
-// tickHz to preempt threads and expire timeouts.
+// once at boot; the local APIC timer, calibrated against the TSC, fires
+// one-shot at the next deadline (armTimer) to expire timeouts, end time
+// slices and poll the console.
 const (
-	tickHz     = 1000
-	tickNs     = 1e9 / tickHz
+	// pollNs bounds how long the frame sleeps: the console is polled at
+	// least this often.
+	pollNs = 10_000_000
+	// sliceNs is a thread's time slice when others are runnable.
+	sliceNs = 10_000_000
+	// minTimerNs keeps the timer from firing back to back.
+	minTimerNs = 50_000
 	timerVec   = 32
 	spuriousVc = 255
 	pitHz      = 1193182
@@ -91,7 +97,7 @@ func lapicRead(reg uint32) uint32 {
 }
 
 // timerInit masks the legacy PICs, enables the local APIC (x2APIC where
-// CPUID offers it) and starts its timer in periodic mode at tickHz.
+// CPUID offers it), calibrates its timer and arms it.
 func timerInit() {
 	arch.Outb(0x21, 0xff)
 	arch.Outb(0xa1, 0xff)
@@ -116,8 +122,47 @@ func timerInit() {
 	if apicPerMs == 0 {
 		apicPerMs = 1
 	}
-	lapicWrite(lapicLVTT, timerVec|1<<17) // periodic
-	lapicWrite(lapicInitCnt, uint32(apicPerMs*1000/tickHz))
+	lapicWrite(lapicLVTT, timerVec) // one-shot, armed by armTimer
+	armTimer()
+}
+
+// armedAt is the nanotime the one-shot timer will fire at (0: unarmed).
+var armedAt int64
+
+// armTimer programs the one-shot local APIC timer for the earliest thing
+// the frame must do: a thread's timeout, the end of the running thread's
+// slice when another thread waits for the CPU, or the console poll. The
+// frame is tickless: a periodic timer loses ticks whenever the host is
+// slow to run the vCPU (TCG on a loaded machine), and every lost tick
+// would delay a timeout.
+func armTimer() {
+	now := nanotime()
+	next := now + pollNs
+	for i := 1; i < maxThreads; i++ {
+		t := &threads[i]
+		if t.state == tsBlocked && t.deadline != 0 && t.deadline < next {
+			next = t.deadline
+		}
+	}
+	if curIdx != 0 && otherRunnable() && sliceStart+sliceNs < next {
+		next = sliceStart + sliceNs
+	}
+	if armedAt > now && armedAt <= next {
+		return // already armed early enough
+	}
+	d := next - now
+	if d < minTimerNs {
+		d = minTimerNs
+	}
+	count := uint64(d) * apicPerMs / 1e6
+	if count == 0 {
+		count = 1
+	}
+	if count > 0xffffffff {
+		count = 0xffffffff
+	}
+	armedAt = now + d
+	lapicWrite(lapicInitCnt, uint32(count))
 }
 
 // lapicAck signals end of interrupt.

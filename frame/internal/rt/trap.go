@@ -16,7 +16,7 @@ func trap() {
 		}
 	case v == timerVec:
 		lapicAck()
-		tick()
+		timerFired()
 	case v == spuriousVc:
 	case v < 32:
 		exception(t)
@@ -24,6 +24,7 @@ func trap() {
 		lapicAck() // a device interrupt nobody asked for
 	}
 	schedule()
+	armTimer()
 }
 
 // exception turns a CPU exception in a thread into demand paging or a

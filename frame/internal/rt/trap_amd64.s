@@ -90,15 +90,39 @@ fatal:
 	PUSHQ	CX
 	PUSHQ	BX
 	PUSHQ	AX
+	// frameTrap either fixes the fault (a first touch of the kernel's
+	// lazily mapped bss) and returns true, or reports it and stops.
 	MOVQ	SP, AX
 	MOVQ	CR2, BX
+	MOVQ	SP, R12
 	ANDQ	$~15, SP
-	SUBQ	$16, SP
+	SUBQ	$32, SP
 	MOVQ	AX, 0(SP)
 	MOVQ	BX, 8(SP)
-	CALL	·fatalTrap(SB)
-	CLI
+	CALL	·frameTrap(SB)
+	MOVB	16(SP), AX
+	MOVQ	R12, SP
+	CMPB	AX, $0
+	JEQ	stop
+	POPQ	AX
+	POPQ	BX
+	POPQ	CX
+	POPQ	DX
+	POPQ	SI
+	POPQ	DI
+	POPQ	BP
+	POPQ	R8
+	POPQ	R9
+	POPQ	R10
+	POPQ	R11
+	POPQ	R12
+	POPQ	R13
+	POPQ	R14
+	POPQ	R15
+	ADDQ	$16, SP		// vector, error code
+	IRETQ
 stop:
+	CLI
 	HLT
 	JMP	stop
 
@@ -190,4 +214,10 @@ TEXT ·imageBounds(SB),NOSPLIT,$0-40
 	MOVQ	AX, pclntab+24(FP)
 	MOVQ	$runtime·epclntab(SB), AX
 	MOVQ	AX, epclntab+32(FP)
+	RET
+
+// func bssStart() uintptr
+TEXT ·bssStart(SB),NOSPLIT,$0-8
+	MOVQ	$runtime·bss(SB), AX
+	MOVQ	AX, ret+0(FP)
 	RET

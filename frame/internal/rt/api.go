@@ -1,0 +1,55 @@
+package rt
+
+import "github.com/aster-cvm/aster/frame/internal/arch"
+
+// What the boot learned, for frame/boot's safe API. These run in ordinary
+// goroutines, after the runtime started.
+
+// CommandLine returns the kernel command line.
+func CommandLine() string { return string(cmdline[:cmdlineLen]) }
+
+// Memory returns the RAM the frame manages and how much is free, in bytes.
+func Memory() (total, free uint64) {
+	return frames.TotalFrames() * 4096, frames.FreeFrames() * 4096
+}
+
+// RAMSize returns the sum of the RAM ranges of the memory map.
+func RAMSize() uint64 {
+	var n uint64
+	for i := 0; i < nRAM; i++ {
+		n += ramRanges[i][1] - ramRanges[i][0]
+	}
+	return n
+}
+
+// Module returns boot module i (an initrd): physical start and size.
+func Module(i int) (start, size uint64, ok bool) {
+	if i < 0 || i >= nModules {
+		return 0, 0, false
+	}
+	return modules[i][0], modules[i][1], true
+}
+
+// TSCHz returns the calibrated TSC frequency.
+func TSCHz() uint64 { return tscHz }
+
+// SinceEntry returns the nanoseconds since the PVH entry (start64).
+func SinceEntry() int64 {
+	if tscHz == 0 {
+		return 0
+	}
+	return int64((arch.Rdtsc() - bootTSC) * 1000 / (tscHz / 1000000))
+}
+
+// SyscallCount returns how many runtime system calls the frame served.
+func SyscallCount() uint64 { return syscallCount }
+
+// Ticks returns the number of timer interrupts taken.
+func Ticks() uint64 { return ticks }
+
+// X2APIC reports whether the local APIC runs in x2APIC mode.
+func X2APIC() bool { return x2apic }
+
+// CPUID executes CPUID (an unprivileged instruction; here for services
+// that describe the CPU).
+func CPUID(leaf, sub uint32) (a, b, c, d uint32) { return arch.Cpuid(leaf, sub) }
