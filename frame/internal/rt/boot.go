@@ -71,7 +71,29 @@ func start64(startInfo uintptr) {
 	calibrateTSC()
 	wallBaseNs = readRTC() * 1e9
 	timerInit()
+	if cmdlineHas("aster.frametest=fault") {
+		frameFaultTest()
+	}
 	startRuntime()
+}
+
+// frameFaultTest faults inside the frame on purpose (aster.frametest=fault
+// on the command line), so boot tests can check that a frame fault is
+// reported with the vector, error code, symbolized RIP and registers.
+func frameFaultTest() {
+	printStr("aster: faulting inside the frame on purpose (aster.frametest=fault)\n")
+	printHex(load64(0x0000_5ead_beef_0000))
+}
+
+// cmdlineHas reports whether the command line has the word w.
+func cmdlineHas(w string) bool {
+	c := cmdline[:cmdlineLen]
+	for i := 0; i+len(w) <= len(c); i++ {
+		if (i == 0 || c[i-1] == ' ') && string(c[i:i+len(w)]) == w && (i+len(w) == len(c) || c[i+len(w)] == ' ') {
+			return true
+		}
+	}
+	return false
 }
 
 func bootFail(msg string) {

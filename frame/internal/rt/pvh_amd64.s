@@ -141,6 +141,8 @@ TEXT ·pvhHigh(SB),NOSPLIT|NOFRAME,$0
 	SHRQ	$32, DX
 	MOVL	$0xc0000100, CX
 	WRMSR
+	// Until the first thread runs, every trap is a trap in the frame.
+	MOVB	$1, ·inFrame(SB)
 	SUBQ	$16, SP
 	MOVQ	SI, 0(SP)
 	CALL	·start64(SB)

@@ -97,6 +97,23 @@ func printHex(v uint64) {
 	consoleWrite(b[:])
 }
 
+// printHexShort prints v in hex without leading zeros.
+func printHexShort(v uint64) {
+	var b [18]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = "0123456789abcdef"[v&15]
+		v >>= 4
+		if v == 0 {
+			break
+		}
+	}
+	i -= 2
+	b[i], b[i+1] = '0', 'x'
+	consoleWrite(b[i:])
+}
+
 func printDec(v uint64) {
 	var b [20]byte
 	i := len(b)

@@ -82,5 +82,5 @@ func printSymbol(pc uintptr) {
 	printStr(" ")
 	consoleWrite(name)
 	printStr("+")
-	printHex(uint64(pc) - entry)
+	printHexShort(uint64(pc) - entry)
 }

@@ -253,9 +253,12 @@ func doSyscall(t *Thread) {
 func unhandledSyscall(t *Thread, nr uint64) {
 	printStr("aster: FATAL: unhandled system call ")
 	printDec(nr)
-	printStr(" (")
-	printStr(syscallName(nr))
-	printStr(") from ")
+	if n := syscallName(nr); n != "?" {
+		printStr(" (")
+		printStr(n)
+		printStr(")")
+	}
+	printStr(" from ")
 	printSymbol(uintptr(t.regs.RIP))
 	printStr("\n")
 	backtrace(uintptr(t.regs.RBP))

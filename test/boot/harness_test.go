@@ -1,0 +1,159 @@
+package boot
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aster-cvm/aster/internal/kimage"
+	"github.com/aster-cvm/aster/internal/qemu"
+)
+
+// bootTimeout bounds one boot. Under TCG a self-test boot takes seconds;
+// the margin is for loaded CI machines.
+const bootTimeout = 120 * time.Second
+
+// Shared state, set up once by TestMain.
+var (
+	root     string // module root
+	workDir  string // temporary directory for all builds
+	kernel   *build // the kernel, built once
+	guestsMu sync.Mutex
+	guests   = map[string]*build{} // test guests, built on demand
+)
+
+// build is one built image.
+type build struct {
+	dir string
+	m   *kimage.Manifest
+	err error
+}
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	if testing.Short() {
+		return m.Run() // every test skips
+	}
+	var err error
+	if root, err = kimage.FindModuleRoot("."); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if workDir, err = os.MkdirTemp("", "aster-boot-test-"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(workDir)
+	// Build the kernel once for every test; a build failure fails each
+	// test with the compiler's message rather than aborting the package.
+	kernel = buildImage(kimage.DefaultPackage, filepath.Join(workDir, "kernel"))
+	return m.Run()
+}
+
+// buildImage builds pkg into dir with the same code path as astctl build.
+func buildImage(pkg, dir string) *build {
+	b := &build{dir: dir}
+	b.m, b.err = kimage.Build(context.Background(), kimage.BuildOptions{
+		Root:    root,
+		Package: pkg,
+		OutDir:  dir,
+		Tool:    kimage.Tool{Name: "test/boot", Version: "test"},
+	})
+	return b
+}
+
+// guest returns the output directory of the test guest test/guest/name,
+// building it on first use.
+func guest(t *testing.T, name string) string {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(root, "test", "guest", name)); err != nil {
+		t.Skipf("no test guest %s: %v", name, err)
+	}
+	guestsMu.Lock()
+	b, ok := guests[name]
+	if !ok {
+		b = buildImage("./test/guest/"+name, filepath.Join(workDir, "guest", name))
+		guests[name] = b
+	}
+	guestsMu.Unlock()
+	if b.err != nil {
+		t.Fatalf("building test guest %s: %v", name, b.err)
+	}
+	return b.dir
+}
+
+// bootOpts are the knobs of one boot; the zero value boots the kernel with
+// 256 MiB and one CPU.
+type bootOpts struct {
+	Dir    string // output directory to boot (default: the kernel)
+	Memory string // default "256M"
+	SMP    int    // default 1
+}
+
+// boot boots an image with extra added to its default command line and
+// returns the console output (with "\r\n" turned into "\n") and the exit
+// status astctl run would report. A timeout fails the test. When the test
+// fails, the console is logged.
+func boot(t *testing.T, extra string, opts bootOpts) (output string, status int) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("boots QEMU")
+	}
+	if _, err := qemu.LookPath(""); err != nil {
+		t.Fatal(err)
+	}
+	dir, cmdline := opts.Dir, ""
+	if dir == "" {
+		if kernel.err != nil {
+			t.Fatalf("building the kernel: %v", kernel.err)
+		}
+		dir, cmdline = kernel.dir, kernel.m.Cmdline
+	} else if m, err := kimage.ReadManifest(dir); err == nil {
+		cmdline = m.Cmdline
+	}
+	if opts.Memory == "" {
+		opts.Memory = "256M"
+	}
+	if opts.SMP == 0 {
+		opts.SMP = 1
+	}
+	cfg := qemu.Config{
+		Kernel: filepath.Join(dir, kimage.KernelFile),
+		Append: qemu.JoinCmdline(cmdline, extra),
+		Memory: opts.Memory,
+		SMP:    opts.SMP,
+		Accel:  qemu.DetectAccel(),
+	}
+	var console, stderr bytes.Buffer
+	start := time.Now()
+	res, err := qemu.Run(context.Background(), cfg, qemu.Options{Stdout: &console, Stderr: &stderr, Timeout: bootTimeout})
+	output = strings.ReplaceAll(console.String(), "\r\n", "\n")
+	t.Cleanup(func() {
+		if t.Failed() {
+			args, _ := cfg.Args()
+			t.Logf("qemu %s\n--- console (%v) ---\n%s--- qemu stderr ---\n%s", qemu.Quote(args), time.Since(start).Round(time.Millisecond), output, stderr.String())
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch res.Outcome {
+	case qemu.Timeout:
+		t.Fatalf("no exit after %v", bootTimeout)
+	case qemu.Failed:
+		t.Fatal(res)
+	}
+	t.Logf("%s in %v", res, time.Since(start).Round(time.Millisecond))
+	return output, res.ExitCode()
+}
