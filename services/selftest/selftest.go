@@ -334,7 +334,7 @@ func checkGC(env *Env) (string, error) {
 	old := debug.SetMemoryLimit(int64(env.RAM) * 85 / 100)
 	defer debug.SetMemoryLimit(old)
 	const chunk = 64 << 10
-	live := int(env.RAM*55/100/chunk) // over half of RAM
+	live := int(env.RAM * 55 / 100 / chunk) // over half of RAM
 	set := make([][]byte, live)
 	for i := range set {
 		b := make([]byte, chunk)
