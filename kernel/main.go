@@ -46,7 +46,8 @@ func banner(sinceEntry time.Duration) {
 	fmt.Printf("cpu: %s, %s\n", cpuBrand(), strings.Join(cpuFeatures(), " "))
 	fmt.Printf("clock: TSC %.0f MHz, local APIC in %s mode\n", float64(boot.TSCFrequency())/1e6, apicMode())
 	fmt.Printf("memory: %d MiB RAM, %d MiB free\n", mem.RAM>>20, mem.Free>>20)
-	fmt.Printf("boot: PVH entry to main.main in %v\n", sinceEntry.Round(10*time.Microsecond))
+	fmt.Printf("boot: PVH entry to main.main in %v (frame %v, runtime init %v)\n", sinceEntry.Round(10*time.Microsecond),
+		boot.FrameBootTime().Round(10*time.Microsecond), (sinceEntry - boot.FrameBootTime()).Round(10*time.Microsecond))
 	fmt.Printf("cmdline: %s\n", boot.CommandLine())
 }
 

@@ -52,6 +52,11 @@ func Memory() MemoryInfo {
 // SinceEntry returns the time since the PVH entry point ran.
 func SinceEntry() time.Duration { return time.Duration(rt.SinceEntry()) }
 
+// FrameBootTime returns how long the frame took from the PVH entry to
+// starting the Go runtime (the rest of SinceEntry at main is the runtime's
+// own initialization).
+func FrameBootTime() time.Duration { return time.Duration(rt.FrameBootTime()) }
+
 // TSCFrequency returns the calibrated time-stamp counter frequency in Hz.
 func TSCFrequency() uint64 { return rt.TSCHz() }
 

@@ -197,3 +197,41 @@ func TestAreaSetFull(t *testing.T) {
 		t.Errorf("len %d", s.Len())
 	}
 }
+
+func TestUnmapRange(t *testing.T) {
+	pt, bm := newTestTable(t, 64<<20)
+	base := VirtAddr(0xffffc00000000000)
+	mapped := map[VirtAddr]PhysAddr{}
+	for _, off := range []VirtAddr{0, 0x1000, 0x200000, 0x40000000, 0x8000000000 - 0x1000} {
+		pa, _ := bm.Alloc()
+		if !pt.Map(base+off, pa, PTEWrite) {
+			t.Fatal("map")
+		}
+		mapped[base+off] = pa
+	}
+	// Unmap all but the first page and the last one.
+	got := map[VirtAddr]PhysAddr{}
+	n := pt.UnmapRange(base+0x1000, base+0x8000000000-0x1000, func(va VirtAddr, pa PhysAddr) { got[va] = pa })
+	if n != 3 || len(got) != 3 {
+		t.Fatalf("unmapped %d pages: %v", n, got)
+	}
+	for va, pa := range got {
+		if mapped[va] != pa {
+			t.Errorf("%#x: released %#x, mapped %#x", va, pa, mapped[va])
+		}
+		if _, ok := pt.Translate(va); ok {
+			t.Errorf("%#x still mapped", va)
+		}
+	}
+	for _, va := range []VirtAddr{base, base + 0x8000000000 - 0x1000} {
+		if _, ok := pt.Translate(va); !ok {
+			t.Errorf("%#x outside the range was unmapped", va)
+		}
+	}
+	// Lower-half addresses work too.
+	pa, _ := bm.Alloc()
+	pt.Map(0x400000, pa, 0)
+	if pt.UnmapRange(0, 0x800000, func(VirtAddr, PhysAddr) {}) != 1 {
+		t.Error("lower half")
+	}
+}

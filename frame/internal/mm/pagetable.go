@@ -189,3 +189,46 @@ func (pt *PageTable) Protect(va VirtAddr, flags uint64) bool {
 
 // PTEAddr extracts the physical address from an entry.
 func PTEAddr(e uint64) PhysAddr { return PhysAddr(e & pteAddrMask) }
+
+// UnmapRange removes every 4 KiB mapping in [start, end), calling release
+// with each physical page it unmapped, and returns how many there were.
+// It skips empty upper-level entries whole, so clearing a large, mostly
+// unpopulated reservation costs a few table reads rather than one walk
+// per page. Huge pages in the range are left alone.
+func (pt *PageTable) UnmapRange(start, end VirtAddr, release func(va VirtAddr, pa PhysAddr)) int {
+	return pt.unmapLevel(pt.Root, 4, 0, start, end, release)
+}
+
+// span returns the size of the region one entry at level maps.
+func span(level int) uint64 { return uint64(PageSize) << (9 * uint(level-1)) }
+
+func (pt *PageTable) unmapLevel(table PhysAddr, level int, base uint64, start, end VirtAddr, release func(VirtAddr, PhysAddr)) int {
+	t := pt.Mem.Table(table)
+	n := 0
+	sz := span(level)
+	for i := 0; i < 512; i++ {
+		lo := base + uint64(i)*sz
+		if level == 4 && i >= 256 {
+			lo |= 0xffff_0000_0000_0000 // sign-extend the upper half
+		}
+		hi := lo + sz
+		if hi <= uint64(start) || lo >= uint64(end) {
+			continue
+		}
+		e := t[i]
+		if e&PTEPresent == 0 {
+			continue
+		}
+		if level == 1 {
+			t[i] = 0
+			release(VirtAddr(lo), PhysAddr(e&pteAddrMask))
+			n++
+			continue
+		}
+		if e&PTEHuge != 0 {
+			continue
+		}
+		n += pt.unmapLevel(PhysAddr(e&pteAddrMask), level-1, lo, start, end, release)
+	}
+	return n
+}

@@ -34,11 +34,17 @@ func Module(i int) (start, size uint64, ok bool) {
 func TSCHz() uint64 { return tscHz }
 
 // SinceEntry returns the nanoseconds since the PVH entry (start64).
-func SinceEntry() int64 {
-	if tscHz == 0 {
+func SinceEntry() int64 { return tscToNs(arch.Rdtsc() - bootTSC) }
+
+// FrameBootTime returns the nanoseconds the frame took from the PVH entry
+// to starting the runtime.
+func FrameBootTime() int64 { return tscToNs(runtimeTSC - bootTSC) }
+
+func tscToNs(d uint64) int64 {
+	if tscHz < 1e6 {
 		return 0
 	}
-	return int64((arch.Rdtsc() - bootTSC) * 1000 / (tscHz / 1000000))
+	return int64(d * 1000 / (tscHz / 1e6))
 }
 
 // SyscallCount returns how many runtime system calls the frame served.

@@ -35,7 +35,7 @@ var (
 	modules    [8][2]uint64 // initrd and other modules: physical start, size
 	nModules   int
 	bootTSC    uint64
-	mainTSC    uint64 // set when the runtime reaches main (MarkMain)
+	runtimeTSC uint64 // when the first thread started the runtime
 )
 
 func start64(startInfo uintptr) {
@@ -201,7 +201,7 @@ func initPageTables() {
 	}
 	arch.WriteCR4(arch.ReadCR4() | 1<<7) // PGE: global pages
 	arch.WriteCR3(uint64(root))
-	releaseZeroBSS()
+	lazyLo, lazyHi = bssRange()
 }
 
 // startRuntime creates the first thread with a Linux initial stack
@@ -262,6 +262,7 @@ func startRuntime() {
 	t.regs.FSBase = ktlsBase
 	initFX(&t.regs)
 	switchTo(i)
+	runtimeTSC = arch.Rdtsc()
 	resume()
 }
 

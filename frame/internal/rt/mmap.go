@@ -144,12 +144,13 @@ func pteFlags(prot uint32) uint64 {
 
 // releasePages unmaps and frees every populated page in [addr, addr+size).
 func releasePages(addr uintptr, size uint64) {
-	for va := uint64(addr); va < uint64(addr)+size; va += mm.PageSize {
-		if pa, ok := kpt.Unmap(mm.VirtAddr(va)); ok {
-			arch.Invlpg(uintptr(va))
-			frames.Free(pa)
-		}
-	}
+	kpt.UnmapRange(mm.VirtAddr(addr), mm.VirtAddr(uint64(addr)+size), releaseFrame)
+}
+
+// releaseFrame flushes va's TLB entry and frees pa.
+func releaseFrame(va mm.VirtAddr, pa mm.PhysAddr) {
+	arch.Invlpg(uintptr(va))
+	frames.Free(pa)
 }
 
 // demandPage populates the page containing va if an area allows the
@@ -172,6 +173,9 @@ func mapZeroPage(va uintptr, prot uint32) bool {
 		return true
 	}
 	pa, ok := frames.Alloc()
+	if !ok && !bssReclaimed && releaseZeroBSS() > 0 {
+		pa, ok = frames.Alloc()
+	}
 	if !ok {
 		outOfMemory(va)
 		return false

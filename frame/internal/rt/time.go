@@ -49,24 +49,30 @@ func walltime() int64 { return wallBaseNs + nanotime() }
 // calibrateTSC measures the TSC against a 10 ms one-shot of PIT channel 2
 // (the gate and OUT2 are in port 0x61, as on every PC since the AT).
 func calibrateTSC() {
-	const count = pitHz / 100 // 10 ms
-	ctl := arch.Inb(0x61)
-	arch.Outb(0x61, ctl&^0x02|0x01) // speaker off, gate on
-	arch.Outb(0x43, 0xb0)           // channel 2, lo/hi, mode 0
-	arch.Outb(0x42, count&0xff)
-	arch.Outb(0x42, count>>8)
-	start := arch.Rdtsc()
-	for i := 0; i < 1<<28 && arch.Inb(0x61)&0x20 == 0; i++ {
-	}
-	end := arch.Rdtsc()
-	arch.Outb(0x61, ctl)
-	tscHz = (end - start) * 100
+	tscHz = pitWindow(100) * 100
 	if tscHz == 0 {
 		tscHz = 1e9 // unreachable on a PC; keep the clock moving
 	}
 	hi, lo := bits.Mul64(1e9, 1<<32)
 	tscMult, _ = bits.Div64(hi, lo, tscHz)
 	tscBase = arch.Rdtsc()
+}
+
+// pitWindow runs PIT channel 2 for 1/hz seconds and returns the TSC ticks
+// it took.
+func pitWindow(hz uint64) uint64 {
+	count := pitHz / hz
+	ctl := arch.Inb(0x61)
+	arch.Outb(0x61, ctl&^0x02|0x01) // speaker off, gate on
+	arch.Outb(0x43, 0xb0)           // channel 2, lo/hi, mode 0
+	arch.Outb(0x42, uint8(count))
+	arch.Outb(0x42, uint8(count>>8))
+	start := arch.Rdtsc()
+	for i := 0; i < 1<<28 && arch.Inb(0x61)&0x20 == 0; i++ {
+	}
+	end := arch.Rdtsc()
+	arch.Outb(0x61, ctl)
+	return end - start
 }
 
 // Local APIC registers (Intel SDM Vol. 3A §11.4.1, table 11-1); in x2APIC
@@ -113,12 +119,13 @@ func timerInit() {
 	lapicWrite(lapicSVR, 0x100|spuriousVc)
 	lapicWrite(lapicDivide, 0x3) // divide by 16
 	lapicWrite(lapicLVTT, 1<<16) // masked one-shot
+	// Count the APIC timer over 2 ms of the (already calibrated) TSC.
 	lapicWrite(lapicInitCnt, 0xffffffff)
 	start := arch.Rdtsc()
-	for arch.Rdtsc()-start < tscHz/100 {
+	for arch.Rdtsc()-start < tscHz/500 {
 	}
 	elapsed := 0xffffffff - lapicRead(lapicCurCnt)
-	apicPerMs = uint64(elapsed) / 10
+	apicPerMs = uint64(elapsed) / 2
 	if apicPerMs == 0 {
 		apicPerMs = 1
 	}
