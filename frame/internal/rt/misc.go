@@ -232,6 +232,7 @@ func sysCloneImpl(t *Thread, flags uint64, stack, ptid, ctid uintptr, tls uint64
 		c.clearTID = ctid
 	}
 	c.state = tsRunnable
+	timerDirty = true
 	return uint64(c.tid)
 }
 

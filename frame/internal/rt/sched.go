@@ -100,6 +100,7 @@ func block(t *Thread, why int, deadline int64, timeoutRet uint64) {
 	t.deadline = deadline
 	t.timeoutRet = timeoutRet
 	resched = true
+	timerDirty = true
 }
 
 // wake makes a blocked thread runnable with ret as its system call result.
@@ -108,6 +109,7 @@ func wake(t *Thread, ret uint64) {
 	t.wait = waitNone
 	t.deadline = 0
 	t.regs.RAX = ret
+	timerDirty = true
 }
 
 // schedule picks the thread to resume.
@@ -117,6 +119,7 @@ func schedule() {
 		return
 	}
 	resched = false
+	timerDirty = true
 	for n := 1; n <= maxThreads; n++ {
 		i := (curIdx + n) % maxThreads
 		if i != 0 && threads[i].state == tsRunnable {

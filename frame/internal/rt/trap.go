@@ -24,8 +24,16 @@ func trap() {
 		lapicAck() // a device interrupt nobody asked for
 	}
 	schedule()
-	armTimer()
+	// Only a change to what is runnable or waiting can move the next
+	// timer deadline: most system calls (clock_gettime, write) skip this.
+	if timerDirty || t.regs.Vector != vecSyscall {
+		timerDirty = false
+		armTimer()
+	}
 }
+
+// timerDirty is set when a thread blocks, wakes, starts or exits.
+var timerDirty bool
 
 // exception turns a CPU exception in a thread into demand paging or a
 // signal, as Linux's arch/x86/kernel/traps.c and mm/fault.c would.
