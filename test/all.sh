@@ -12,4 +12,6 @@ bash test/setup.sh
 go vet $(go list ./... | grep -v '/frame/')
 go vet -unsafeptr=false -framepointer=false ./frame/...
 # -p 2: these machines have two cores; the boot tests start QEMU under TCG.
-go test -p 2 -timeout 25m ./... "$@"
+# -count=1: the boot tests build the kernel from the tree at run time,
+# which the test cache cannot see.
+go test -count=1 -p 2 -timeout 25m ./... "$@"

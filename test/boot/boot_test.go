@@ -120,3 +120,14 @@ func TestBannerReportsTheMachine(t *testing.T) {
 	}
 	wantConsole(t, out, "memory: 127 MiB RAM", "boot: PVH entry to main.main in ", "cmdline: ", "aster.bootbench", "clock: TSC ")
 }
+
+// TestDirectMapAbove4GiB boots with 6 GiB, so RAM continues above the
+// 32-bit PCI hole and the direct map must cover it (the frame reads the
+// last word of every RAM range through it at boot).
+func TestDirectMapAbove4GiB(t *testing.T) {
+	out, status := boot(t, "aster.bootbench", bootOpts{Memory: "6G"})
+	wantConsole(t, out, "memory: 6143 MiB RAM")
+	if status != 0 {
+		t.Errorf("status %d, want 0", status)
+	}
+}

@@ -42,6 +42,8 @@ func start64(startInfo uintptr) {
 	bootTSC = arch.Rdtsc()
 	syscallEntryPC, idleLoopPC, pvhEntryPC = entryAddrs()
 	serialInit()
+	// The IDT first, so any fault from here on is reported.
+	loadDescriptors()
 	_, _, ecx, _ := arch.Cpuid(1, 0)
 	_, ebx7, _, _ := arch.Cpuid(7, 0)
 	hasRDRAND = ecx&arch.FeatRDRAND != 0
@@ -66,7 +68,6 @@ func start64(startInfo uintptr) {
 
 	initFrames()
 	initPageTables()
-	loadDescriptors()
 	setupSyscall()
 	calibrateTSC()
 	wallBaseNs = readRTC() * 1e9
@@ -202,6 +203,17 @@ func initPageTables() {
 	arch.WriteCR4(arch.ReadCR4() | 1<<7) // PGE: global pages
 	arch.WriteCR3(uint64(root))
 	lazyLo, lazyHi = bssRange()
+	// Touch the first and last word of every RAM range through the new
+	// direct map: a hole in it faults here, inside the frame, with a
+	// report, instead of much later.
+	for i := 0; i < nRAM; i++ {
+		s, _ := mm.PageUp(ramRanges[i][0])
+		e := mm.PageDown(ramRanges[i][1])
+		if e > s {
+			_ = load64(phys(mm.PhysAddr(s)))
+			_ = load64(phys(mm.PhysAddr(e - 8)))
+		}
+	}
 }
 
 // startRuntime creates the first thread with a Linux initial stack
