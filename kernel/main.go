@@ -41,6 +41,7 @@ func main() {
 }
 
 func banner(sinceEntry time.Duration) {
+	st := boot.ReadStats()
 	mem := boot.Memory()
 	fmt.Printf("Aster %s (%s, %s/%s), a Go framekernel\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	fmt.Printf("cpu: %s, %s\n", cpuBrand(), strings.Join(cpuFeatures(), " "))
@@ -48,6 +49,7 @@ func banner(sinceEntry time.Duration) {
 	fmt.Printf("memory: %d MiB RAM, %d MiB free\n", mem.RAM>>20, mem.Free>>20)
 	fmt.Printf("boot: PVH entry to main.main in %v (frame %v, runtime init %v)\n", sinceEntry.Round(10*time.Microsecond),
 		boot.FrameBootTime().Round(10*time.Microsecond), (sinceEntry - boot.FrameBootTime()).Round(10*time.Microsecond))
+	fmt.Printf("boot: %d system calls and %d demand-paged pages before main\n", st.Syscalls, st.PageFaults)
 	fmt.Printf("cmdline: %s\n", boot.CommandLine())
 }
 

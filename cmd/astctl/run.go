@@ -52,15 +52,16 @@ error says which it is.`,
 }
 
 var runFlags struct {
-	source  sourceFlags
-	append  []string
-	memory  string
-	smp     int
-	timeout time.Duration
-	qemu    string
-	accel   string
-	dryRun  bool
-	build   bool
+	source   sourceFlags
+	append   []string
+	memory   string
+	smp      int
+	timeout  time.Duration
+	qemu     string
+	accel    string
+	firmware string
+	dryRun   bool
+	build    bool
 }
 
 func init() {
@@ -72,6 +73,7 @@ func init() {
 	f.DurationVar(&runFlags.timeout, "timeout", 0, "kill QEMU and exit 124 after this long (0: no limit)")
 	f.StringVar(&runFlags.qemu, "qemu", qemu.DefaultBinary, "QEMU binary (name in PATH or path)")
 	f.StringVar(&runFlags.accel, "accel", string(qemu.AccelAuto), "accelerator: auto, tcg or kvm")
+	f.StringVar(&runFlags.firmware, "firmware", "auto", "BIOS: auto (qboot when installed, else SeaBIOS), seabios, or a file for -bios")
 	f.BoolVar(&runFlags.dryRun, "dry-run", false, "print the QEMU command line and exit without building or booting")
 	f.BoolVar(&runFlags.build, "build", false, "rebuild the image even if DIR already has one")
 	rootCmd.AddCommand(runCmd)
@@ -131,6 +133,7 @@ func runRun(cmd *cobra.Command, args []string) error {
 		Memory:      runFlags.memory,
 		SMP:         runFlags.smp,
 		Accel:       accel,
+		Firmware:    firmware(runFlags.firmware),
 		Interactive: interactive,
 		Extra:       extra,
 	}
@@ -195,4 +198,15 @@ func cmdContext(cmd *cobra.Command) context.Context {
 		return ctx
 	}
 	return context.Background()
+}
+
+// firmware resolves --firmware to a -bios path ("" for QEMU's SeaBIOS).
+func firmware(flag string) string {
+	switch flag {
+	case "auto":
+		return qemu.DefaultFirmware()
+	case "seabios", "":
+		return ""
+	}
+	return flag
 }

@@ -108,7 +108,7 @@ func TestRunPassesCommandLine(t *testing.T) {
 	dir := fakeKernelDir(t)
 	fake := writeFakeQEMU(t, `echo "$*"; exit 1`)
 	out, code := runAstctl(t, "run", dir, "--qemu", fake, "--memory", "64M", "--smp", "2", "--accel", "tcg",
-		"--append", "aster.selftest", "--append", "x=1", "--", "-d", "int")
+		"--firmware", "seabios", "--append", "aster.selftest", "--append", "x=1", "--", "-d", "int")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
@@ -126,12 +126,13 @@ func TestRunPassesCommandLine(t *testing.T) {
 
 func TestRunDryRun(t *testing.T) {
 	dir := t.TempDir()
-	out, code := runAstctl(t, "run", dir, "--dry-run", "--accel", "kvm", "--qemu", "/opt/qemu/bin/qemu-system-x86_64", "--append", "a b")
+	out, code := runAstctl(t, "run", dir, "--dry-run", "--accel", "kvm", "--qemu", "/opt/qemu/bin/qemu-system-x86_64",
+		"--firmware", "/opt/qemu/qboot.rom", "--append", "a b")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 	want := "/opt/qemu/bin/qemu-system-x86_64 -machine q35 -nodefaults -no-user-config -display none -nic none -no-reboot " +
-		"-accel kvm -cpu host -m 256M -smp 1 -kernel " + kernelPath(dir) + " -append 'a b' -serial stdio " +
+		"-accel kvm -cpu host -bios /opt/qemu/qboot.rom -m 256M -smp 1 -kernel " + kernelPath(dir) + " -append 'a b' -serial stdio " +
 		"-device isa-debug-exit,iobase=0xf4,iosize=0x04\n"
 	if out != want {
 		t.Errorf("dry run printed\n%s\nwant\n%s", out, want)

@@ -67,12 +67,13 @@ func RTC() time.Time { return time.Unix(rt.RTCTime(), 0) }
 type Stats struct {
 	Syscalls   uint64 // runtime system calls served
 	TimerTicks uint64 // timer interrupts taken
+	PageFaults uint64 // pages populated on demand
 	X2APIC     bool   // the local APIC runs in x2APIC mode
 }
 
 // ReadStats returns the frame's counters.
 func ReadStats() Stats {
-	return Stats{Syscalls: rt.SyscallCount(), TimerTicks: rt.Ticks(), X2APIC: rt.X2APIC()}
+	return Stats{Syscalls: rt.SyscallCount(), TimerTicks: rt.Ticks(), PageFaults: rt.PageFaults(), X2APIC: rt.X2APIC()}
 }
 
 // CPUID executes the CPUID instruction (unprivileged; for describing the CPU).

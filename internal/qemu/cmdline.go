@@ -78,6 +78,9 @@ type Config struct {
 	// Accel is AccelTCG or AccelKVM; resolve AccelAuto with DetectAccel
 	// first.
 	Accel Accel
+	// Firmware is the BIOS image passed with -bios; empty means QEMU's
+	// default (SeaBIOS). See DefaultFirmware.
+	Firmware string
 	// Interactive gives the guest the terminal: Ctrl-C goes to the guest
 	// instead of killing QEMU, and Ctrl-A X quits.
 	Interactive bool
@@ -124,6 +127,9 @@ func (c Config) Args() ([]string, error) {
 		"-no-reboot",
 	}
 	args = append(args, accel...)
+	if c.Firmware != "" {
+		args = append(args, "-bios", c.Firmware)
+	}
 	args = append(args, "-m", mem, "-smp", strconv.Itoa(c.SMP), "-kernel", c.Kernel)
 	if c.Append != "" {
 		args = append(args, "-append", c.Append)
@@ -139,6 +145,25 @@ func (c Config) Args() ([]string, error) {
 	}
 	args = append(args, "-device", fmt.Sprintf("isa-debug-exit,iobase=%#x,iosize=0x04", DebugExitPort))
 	return append(args, c.Extra...), nil
+}
+
+// qbootPaths are where distributions install QEMU's qboot firmware
+// (Debian/Ubuntu: qemu-system-data; Fedora: qemu-system-x86-core).
+var qbootPaths = []string{"/usr/share/qemu/qboot.rom", "/usr/share/qemu-kvm/qboot.rom", "/usr/local/share/qemu/qboot.rom"}
+
+// DefaultFirmware returns the path of qboot if it is installed, else ""
+// (QEMU's SeaBIOS). qboot (github.com/bonzini/qboot) is a minimal BIOS
+// that hands a -kernel image its PVH entry without SeaBIOS's option-ROM
+// detour: it takes about 40 ms off every boot under TCG. Aster needs
+// nothing else from firmware: it finds ACPI itself and programs what it
+// uses.
+func DefaultFirmware() string {
+	for _, p := range qbootPaths {
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			return p
+		}
+	}
+	return ""
 }
 
 // JoinCmdline joins kernel command-line fragments with single spaces,

@@ -31,6 +31,9 @@ func TestArgs(t *testing.T) {
 		{"kvm", func(c *Config) { c.Accel = AccelKVM; c.SMP = 2; c.Memory = "1g" }, cat(common,
 			[]string{"-accel", "kvm", "-cpu", "host", "-m", "1G", "-smp", "2", "-kernel", "out/kernel.elf", "-serial", "stdio"},
 			debugExit)},
+		{"firmware", func(c *Config) { c.Firmware = "/usr/share/qemu/qboot.rom" }, cat(common,
+			[]string{"-accel", "tcg", "-cpu", "max", "-bios", "/usr/share/qemu/qboot.rom", "-m", "256M", "-smp", "1", "-kernel", "out/kernel.elf", "-serial", "stdio"},
+			debugExit)},
 		{"interactive with append and extra", func(c *Config) {
 			c.Interactive = true
 			c.Append = "aster.selftest quiet"

@@ -134,6 +134,8 @@ func boot(t *testing.T, extra string, opts bootOpts) (output string, status int)
 		Memory: opts.Memory,
 		SMP:    opts.SMP,
 		Accel:  qemu.DetectAccel(),
+		// The firmware astctl run uses by default (qboot when installed).
+		Firmware: qemu.DefaultFirmware(),
 	}
 	var console, stderr bytes.Buffer
 	start := time.Now()

@@ -50,6 +50,9 @@ func tscToNs(d uint64) int64 {
 // SyscallCount returns how many runtime system calls the frame served.
 func SyscallCount() uint64 { return syscallCount }
 
+// PageFaults returns how many pages were populated on demand.
+func PageFaults() uint64 { return pageFaults }
+
 // Ticks returns the number of timer interrupts taken.
 func Ticks() uint64 { return ticks }
 

@@ -166,12 +166,16 @@ func demandPage(va uintptr, write bool) bool {
 	return mapZeroPage(va, a.Prot)
 }
 
+// pageFaults counts pages populated on demand.
+var pageFaults uint64
+
 // mapZeroPage maps a zeroed frame at the page containing va.
 func mapZeroPage(va uintptr, prot uint32) bool {
 	page := mm.VirtAddr(mm.PageDown(uint64(va)))
 	if _, _, mapped := kpt.Lookup(page); mapped {
 		return true
 	}
+	pageFaults++
 	pa, ok := frames.Alloc()
 	if !ok && !bssReclaimed && releaseZeroBSS() > 0 {
 		pa, ok = frames.Alloc()

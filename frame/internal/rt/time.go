@@ -46,10 +46,10 @@ func nanotime() int64 {
 // walltime returns the Unix time in nanoseconds.
 func walltime() int64 { return wallBaseNs + nanotime() }
 
-// calibrateTSC measures the TSC against a 10 ms one-shot of PIT channel 2
+// calibrateTSC measures the TSC against a 5 ms one-shot of PIT channel 2
 // (the gate and OUT2 are in port 0x61, as on every PC since the AT).
 func calibrateTSC() {
-	tscHz = pitWindow(100) * 100
+	tscHz = pitWindow(200) * 200
 	if tscHz == 0 {
 		tscHz = 1e9 // unreachable on a PC; keep the clock moving
 	}
