@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Aster's main job, end to end, on a fresh Debian/Ubuntu machine:
+#   1. boot the Go framekernel in QEMU and run its runtime self-test;
+#   2. the astctl flow: precompute launch measurements of Debian's OVMF and
+#      verify a real TDX quote and a real SEV-SNP report offline.
+# Installs what is missing first (test/setup.sh). Exits non-zero if any
+# step fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash test/setup.sh
+go build -o out/astctl ./cmd/astctl
+astctl=out/astctl
+
+echo "== astctl run: boot the kernel and run its self-test (TCG, 256 MiB)"
+"$astctl" run out/kernel --build --append aster.selftest --timeout 300s
+
+echo
+echo "== astctl measure: launch measurements of Debian's OVMF.fd"
+echo "TDX (MRTD, single-pass page add):"
+"$astctl" measure tdx --ovmf /usr/share/ovmf/OVMF.fd 2>/dev/null | head -1
+echo "SEV-SNP launch digest, 4 vCPUs of EPYC-v4:"
+"$astctl" measure snp --ovmf /usr/share/ovmf/OVMF.fd --vcpus 4 --vcpu-type EPYC-v4
+
+echo
+echo "== astctl verify: a real TDX quote with Intel's collateral, at a fixed time"
+"$astctl" verify attest/tdx/testdata/tdx_quote --collateral attest/tdx/testdata/tdx_quote_collateral.json \
+	--at 2025-06-20T00:00:00Z --offline | head -2
+echo "== astctl verify: a real SEV-SNP report (Milan) with its VCEK"
+"$astctl" verify attest/snp/testdata/attestation.bin --certs attest/snp/testdata/vcek.testcer \
+	--product Milan-B0 --allow-debug --at 2024-01-01T00:00:00Z --offline | head -2
