@@ -131,3 +131,17 @@ func TestDirectMapAbove4GiB(t *testing.T) {
 		t.Errorf("status %d, want 0", status)
 	}
 }
+
+// TestUserMode boots test/guest/usermode: ring-3 programs whose system
+// calls, faults (including reads of kernel memory), demand paging, kicks
+// and user-memory copies all come back to Go, while goroutines keep
+// running beside a spinning user thread.
+func TestUserMode(t *testing.T) {
+	dir := guest(t, "usermode")
+	out, status := boot(t, "", bootOpts{Dir: dir})
+	wantConsole(t, out, "hello from ring 3", "usermode: kernel-memory-fault ok",
+		"usermode: demand-paging ok", "usermode: kick-and-preemption ok", "usermode: all checks passed")
+	if status != 0 {
+		t.Errorf("status %d, want 0", status)
+	}
+}

@@ -235,3 +235,36 @@ func TestUnmapRange(t *testing.T) {
 		t.Error("lower half")
 	}
 }
+
+func TestFreeLowerHalf(t *testing.T) {
+	pt, bm := newTestTable(t, 64<<20)
+	before := bm.FreeFrames()
+	var pages []PhysAddr
+	for _, va := range []VirtAddr{0x400000, 0x401000, 0x7fffffffe000, 0x10000000} {
+		pa, _ := bm.Alloc()
+		pages = append(pages, pa)
+		if !pt.Map(va, pa, PTEUser|PTEWrite) {
+			t.Fatal("map")
+		}
+	}
+	kpa, _ := bm.Alloc()
+	pt.Map(0xffffc00000000000, kpa, PTEWrite)
+	released := 0
+	pt.FreeLowerHalf(func(va VirtAddr, pa PhysAddr) {
+		released++
+		bm.Free(pa)
+	})
+	if released != len(pages) {
+		t.Errorf("released %d pages, want %d", released, len(pages))
+	}
+	if _, ok := pt.Translate(0x400000); ok {
+		t.Error("user page survived")
+	}
+	if _, ok := pt.Translate(0xffffc00000000000); !ok {
+		t.Error("kernel page freed")
+	}
+	// Everything but the kernel page and its three tables is back.
+	if got := before - bm.FreeFrames(); got != 4 {
+		t.Errorf("%d frames still used, want 4", got)
+	}
+}

@@ -232,3 +232,40 @@ func (pt *PageTable) unmapLevel(table PhysAddr, level int, base uint64, start, e
 	}
 	return n
 }
+
+// FreeLowerHalf unmaps every page in the lower half (user space, PML4
+// slots 0-255), calling release for each, and frees the page-table pages
+// under those slots. The kernel half (shared with other tables) is left
+// alone.
+func (pt *PageTable) FreeLowerHalf(release func(va VirtAddr, pa PhysAddr)) {
+	root := pt.Mem.Table(pt.Root)
+	for i := 0; i < 256; i++ {
+		e := root[i]
+		if e&PTEPresent == 0 {
+			continue
+		}
+		pt.freeLevel(PhysAddr(e&pteAddrMask), 3, uint64(i)<<39, release)
+		root[i] = 0
+	}
+}
+
+func (pt *PageTable) freeLevel(table PhysAddr, level int, base uint64, release func(VirtAddr, PhysAddr)) {
+	t := pt.Mem.Table(table)
+	for i := 0; i < 512; i++ {
+		e := t[i]
+		if e&PTEPresent == 0 {
+			continue
+		}
+		va := base + uint64(i)*span(level)
+		switch {
+		case level == 1:
+			release(VirtAddr(va), PhysAddr(e&pteAddrMask))
+		case e&PTEHuge != 0:
+			// User space is mapped with 4 KiB pages only; nothing to free.
+		default:
+			pt.freeLevel(PhysAddr(e&pteAddrMask), level-1, va, release)
+		}
+		t[i] = 0
+	}
+	pt.Alloc.Free(table)
+}

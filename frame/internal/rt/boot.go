@@ -200,6 +200,13 @@ func initPageTables() {
 	if !kpt.Map(mm.VirtAddr(directMapBase+lapicPhys), lapicPhys, mm.PTEWrite|mm.PTEPCD|mm.PTEPWT|mm.PTENoExec) {
 		bootFail("cannot map the local APIC")
 	}
+	// The runtime's mapping region has its own PML4 slot from the start:
+	// user address spaces copy the kernel half of the PML4 when they are
+	// created, so the kernel half must never gain a top-level entry later.
+	if !kpt.Map(mmapBase, 0, 0) {
+		bootFail("cannot set up the mapping region")
+	}
+	kpt.Unmap(mmapBase)
 	arch.WriteCR4(arch.ReadCR4() | 1<<7) // PGE: global pages
 	arch.WriteCR3(uint64(root))
 	lazyLo, lazyHi = bssRange()
@@ -272,6 +279,7 @@ func startRuntime() {
 	t.regs.RFLAGS = rflagsIF | 2
 	t.regs.CS, t.regs.SS = selKernelCode, selKernelData
 	t.regs.FSBase = ktlsBase
+	t.regs.CR3 = uint64(kpt.Root)
 	initFX(&t.regs)
 	switchTo(i)
 	runtimeTSC = arch.Rdtsc()

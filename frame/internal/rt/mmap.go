@@ -5,15 +5,15 @@ import (
 	"github.com/aster-cvm/aster/frame/internal/mm"
 )
 
-// The Go runtime's anonymous mappings live in [mmapBase, mmapEnd), in the
-// upper half next to the direct map (the runtime's heap works in the
+// The Go runtime's anonymous mappings live in [mmapBase, mmapEnd), one
+// PML4 slot (512 GiB) in the upper half next to the direct map (the runtime's heap works in the
 // upper half on amd64; lower-half hints are ignored, so its randomized
 // hint probing falls back to "anywhere"). Pages are allocated on first
 // touch, so reservations (PROT_NONE) and large sparse structures such as
 // the heap-arena index cost nothing until used.
 const (
 	mmapBase = 0xffff_c000_0000_0000
-	mmapEnd  = 0xffff_e000_0000_0000
+	mmapEnd  = 0xffff_c080_0000_0000
 )
 
 // mmap(2) constants (include/uapi/asm-generic/mman-common.h).

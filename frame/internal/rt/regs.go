@@ -9,6 +9,7 @@ type Regs struct {
 	RIP, RFLAGS, RSP, CS, SS          uint64
 	FSBase                            uint64
 	Vector, ErrCode, CR2              uint64
+	CR3                               uint64         // page-table root to run with
 	fx                                [512 + 16]byte // FXSAVE area, aligned inside
 }
 

@@ -46,6 +46,12 @@ type Thread struct {
 	altFlags uint32
 
 	clearTID uintptr // CLONE_CHILD_CLEARTID / set_tid_address
+
+	// User mode (user.go): while inUser, regs hold the user's state and
+	// kregs the kernel context that called UserContext.Run.
+	inUser bool
+	uframe uintptr
+	kregs  Regs
 }
 
 var (
@@ -90,6 +96,7 @@ func setupIdle() {
 	t.regs.CS = selKernelCode
 	t.regs.SS = selKernelData
 	t.regs.FSBase = ktlsBase
+	t.regs.CR3 = uint64(kpt.Root)
 	initFX(&t.regs)
 }
 
@@ -127,7 +134,14 @@ func schedule() {
 				sliceStart = nanotime()
 			}
 			switchTo(i)
-			deliverPending(&threads[i])
+			t := &threads[i]
+			if t.inUser {
+				if kicked(t) {
+					exitUser(t, ExitKicked)
+				}
+				return // signals to a user thread are the services' business
+			}
+			deliverPending(t)
 			return
 		}
 	}

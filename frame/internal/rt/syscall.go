@@ -244,7 +244,13 @@ func doSyscall(t *Thread) {
 	case sysRseq:
 		ret = errRet(eNOSYS)
 	default:
-		unhandledSyscall(t, nr)
+		var ok bool
+		if ret, ok = doUserSyscall(t, nr); !ok {
+			unhandledSyscall(t, nr)
+		}
+		if nr == SysUserRun && int64(ret) == 0 {
+			return // t now runs the user context
+		}
 	}
 	r.RAX = ret
 }

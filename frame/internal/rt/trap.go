@@ -8,6 +8,13 @@ import "github.com/aster-cvm/aster/frame/internal/mm"
 // resume restores whichever thread schedule picked.
 func trap() {
 	t := current()
+	if t.inUser {
+		userTrap(t)
+		schedule()
+		timerDirty = false
+		armTimer()
+		return
+	}
 	switch v := t.regs.Vector; {
 	case v == vecSyscall:
 		doSyscall(t)
@@ -86,3 +93,27 @@ func exception(t *Thread) {
 }
 
 func vaOf(a uint64) mm.VirtAddr { return mm.VirtAddr(a) }
+
+// userTrap handles an entry from a thread running a user context: its
+// system calls and exceptions end the run (the services handle them in
+// Go); interrupts are handled here and the run goes on unless kicked.
+func userTrap(t *Thread) {
+	switch v := t.regs.Vector; {
+	case v == vecSyscall:
+		exitUser(t, ExitSyscall)
+	case v < 32 && t.regs.CS&3 == 3:
+		exitUser(t, ExitException)
+	case v < 32:
+		fatalSignal(t, sigSEGV, t.regs.CR2) // a kernel exception cannot come from a user run
+	default:
+		if v == timerVec {
+			lapicAck()
+			timerFired()
+		} else if v != spuriousVc {
+			lapicAck()
+		}
+		if kicked(t) {
+			exitUser(t, ExitKicked)
+		}
+	}
+}

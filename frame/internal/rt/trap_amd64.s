@@ -146,6 +146,14 @@ TEXT ·enterFrame(SB),NOSPLIT|NOFRAME,$0
 // which also restores RFLAGS (and so IF) and the stack.
 TEXT ·resume(SB),NOSPLIT|NOFRAME,$0
 	MOVQ	·cur(SB), BX
+	// Switch address spaces only when the thread's differs: a CR3 write
+	// flushes the TLB's non-global entries.
+	MOVQ	R_CR3(BX), AX
+	MOVQ	CR3, CX
+	CMPQ	AX, CX
+	JEQ	samecr3
+	MOVQ	AX, CR3
+samecr3:
 	MOVL	$0xc0000100, CX
 	MOVQ	R_FS(BX), AX
 	MOVQ	AX, DX

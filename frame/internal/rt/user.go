@@ -1,0 +1,387 @@
+package rt
+
+import (
+	"github.com/aster-cvm/aster/frame/internal/arch"
+	"github.com/aster-cvm/aster/frame/internal/mm"
+)
+
+// User mode: address spaces for user processes (VmSpace) and running a
+// thread in ring 3 (UserContext.Run), reached by frame/user through
+// private system-call numbers that Linux never uses.
+//
+// Entering user mode is a system call from the goroutine that runs the
+// user thread: the frame keeps that thread's kernel context aside, loads
+// the user's registers and page table, and returns to ring 3. The user's
+// next SYSCALL or exception (never a mere interrupt, unless the context
+// was kicked) ends the call: the user state is written back to the
+// UserFrame and the kernel context resumes with the exit reason, so the
+// runtime sees an ordinary blocking system call and keeps scheduling other
+// goroutines meanwhile.
+//
+// User memory is reached only through the process's page table, walked in
+// software and accessed through the direct map: a missing or forbidden
+// page is EFAULT, never a fault in the kernel.
+
+// Private system-call numbers ("AST" << 8 | op), for frame/user.
+const (
+	asterSysBase = 0x41535400
+	SysUserRun   = asterSysBase + 1
+	SysVmNew     = asterSysBase + 2
+	SysVmFree    = asterSysBase + 3
+	SysVmMap     = asterSysBase + 4
+	SysVmUnmap   = asterSysBase + 5
+	SysVmProtect = asterSysBase + 6
+	SysVmQuery   = asterSysBase + 7
+	SysVmCopy    = asterSysBase + 8
+)
+
+// Exit reasons of a user run.
+const (
+	ExitSyscall   = 1
+	ExitException = 2
+	ExitKicked    = 3
+)
+
+// User selectors and the limit of user addresses (TASK_SIZE on x86-64).
+const (
+	userTop   = 0x0000_7fff_ffff_f000
+	userFlags = 0xcd5 | 1<<10 | 1<<8 | 1<<18 | 1<<21 // CF PF AF ZF SF TF DF OF AC ID
+)
+
+// UserFrame is the state of a user thread shared between frame/user and
+// the frame: registers in and out of each run, the FXSAVE image, and why
+// the last run ended. Its layout is fixed (frame/user embeds it).
+type UserFrame struct {
+	// RAX RBX RCX RDX RSI RDI RBP R8-R15 RIP RSP RFLAGS FSBase
+	Regs                  [20]uint64
+	FX                    [512]byte
+	Reason, Vector, Error uint64
+	CR2                   uint64
+	// Kick is set (to 1) by another goroutine to end the run at the next
+	// interrupt, or make the next Run return at once.
+	Kick uint32
+	_    uint32
+}
+
+// User register indexes in UserFrame.Regs.
+const (
+	uRAX = iota
+	uRBX
+	uRCX
+	uRDX
+	uRSI
+	uRDI
+	uRBP
+	uR8
+	uR9
+	uR10
+	uR11
+	uR12
+	uR13
+	uR14
+	uR15
+	uRIP
+	uRSP
+	uRFLAGS
+	uFSBase
+	uNumRegs
+)
+
+// Address spaces: a fixed table, so the trap path never allocates.
+const maxVMs = 256
+
+type vmSpace struct {
+	used bool
+	root mm.PhysAddr
+	// pages counts mapped user pages, for the frame's accounting.
+	pages uint64
+}
+
+var vms [maxVMs]vmSpace
+
+func vmTable(id uint64) (*mm.PageTable, *vmSpace, bool) {
+	if id >= maxVMs || !vms[id].used {
+		return nil, nil, false
+	}
+	v := &vms[id]
+	return &mm.PageTable{Root: v.root, Mem: directMap{}, Alloc: &frames}, v, true
+}
+
+func userRange(va, n uint64) bool {
+	return va%mm.PageSize == 0 && n%mm.PageSize == 0 && va+n >= va && va+n <= userTop+mm.PageSize
+}
+
+// userPTE maps PROT_* to user page-table bits.
+func userPTE(prot uint64) uint64 {
+	f := uint64(mm.PTEUser | mm.PTENoExec)
+	if prot&mm.ProtWrite != 0 {
+		f |= mm.PTEWrite
+	}
+	if prot&mm.ProtExec != 0 {
+		f &^= mm.PTENoExec
+	}
+	return f
+}
+
+// doUserSyscall serves the private calls; ok is false for other numbers.
+func doUserSyscall(t *Thread, nr uint64) (ret uint64, ok bool) {
+	r := &t.regs
+	switch nr {
+	case SysUserRun:
+		return enterUser(t, uintptr(r.RDI), r.RSI), true
+	case SysVmNew:
+		return vmNew(), true
+	case SysVmFree:
+		return vmFree(r.RDI), true
+	case SysVmMap:
+		return vmMap(r.RDI, r.RSI, r.RDX, r.R10, uintptr(r.R8), r.R9), true
+	case SysVmUnmap:
+		return vmUnmap(r.RDI, r.RSI, r.RDX), true
+	case SysVmProtect:
+		return vmProtect(r.RDI, r.RSI, r.RDX, r.R10), true
+	case SysVmQuery:
+		return vmQuery(r.RDI, r.RSI), true
+	case SysVmCopy:
+		return vmCopy(r.RDI, r.RSI, uintptr(r.RDX), r.R10, r.R8 != 0), true
+	}
+	return 0, false
+}
+
+// vmNew creates an address space whose kernel half is the kernel's.
+func vmNew() uint64 {
+	for i := range vms {
+		if vms[i].used {
+			continue
+		}
+		root, ok := frames.Alloc()
+		if !ok {
+			return errRet(eNOMEM)
+		}
+		t := directMap{}.Table(root)
+		k := directMap{}.Table(kpt.Root)
+		for j := 0; j < 256; j++ {
+			t[j] = 0
+		}
+		for j := 256; j < 512; j++ {
+			t[j] = k[j]
+		}
+		vms[i] = vmSpace{used: true, root: root}
+		return uint64(i)
+	}
+	return errRet(eNOMEM)
+}
+
+// vmFree releases an address space and every page it maps. No thread may
+// be running in it (frame/user guarantees it: a VmSpace is freed only when
+// nothing references it).
+func vmFree(id uint64) uint64 {
+	pt, v, ok := vmTable(id)
+	if !ok {
+		return errRet(eINVAL)
+	}
+	for i := 1; i < maxThreads; i++ {
+		if threads[i].state != tsFree && threads[i].inUser && threads[i].regs.CR3 == uint64(v.root) {
+			return errRet(16) // EBUSY
+		}
+	}
+	pt.FreeLowerHalf(freeUserFrame)
+	frames.Free(v.root)
+	*v = vmSpace{}
+	arch.WriteCR3(arch.ReadCR3()) // drop stale user translations
+	return 0
+}
+
+func freeUserFrame(_ mm.VirtAddr, pa mm.PhysAddr) { frames.Free(pa) }
+
+// vmMap maps [va, va+n) with prot: zeroed pages, or (data != 0) one page
+// holding dataLen bytes copied from kernel memory at data. Pages already
+// mapped are replaced.
+func vmMap(id, va, n, prot uint64, data uintptr, dataLen uint64) uint64 {
+	pt, v, ok := vmTable(id)
+	if !ok {
+		return errRet(eINVAL)
+	}
+	if !userRange(va, n) || n == 0 || prot&^7 != 0 {
+		return errRet(eINVAL)
+	}
+	var src []byte
+	if data != 0 {
+		if n != mm.PageSize || dataLen > mm.PageSize {
+			return errRet(eINVAL)
+		}
+		b, ok := userBytes(data, dataLen, false)
+		if !ok {
+			return errRet(eFAULT)
+		}
+		src = b
+	}
+	for p := va; p < va+n; p += mm.PageSize {
+		pa, ok := frames.Alloc()
+		if !ok {
+			return errRet(eNOMEM)
+		}
+		pg := physPage(pa)
+		*pg = [mm.PageSize]byte{}
+		copy(pg[:], src)
+		if old, had := pt.Unmap(mm.VirtAddr(p)); had {
+			frames.Free(old)
+			v.pages--
+		}
+		if !pt.Map(mm.VirtAddr(p), pa, userPTE(prot)) {
+			frames.Free(pa)
+			return errRet(eNOMEM)
+		}
+		v.pages++
+		arch.Invlpg(uintptr(p))
+	}
+	return 0
+}
+
+func vmUnmap(id, va, n uint64) uint64 {
+	pt, v, ok := vmTable(id)
+	if !ok || !userRange(va, n) {
+		return errRet(eINVAL)
+	}
+	v.pages -= uint64(pt.UnmapRange(mm.VirtAddr(va), mm.VirtAddr(va+n), releaseFrame))
+	return 0
+}
+
+func vmProtect(id, va, n, prot uint64) uint64 {
+	pt, _, ok := vmTable(id)
+	if !ok || !userRange(va, n) || prot&^7 != 0 {
+		return errRet(eINVAL)
+	}
+	for p := va; p < va+n; p += mm.PageSize {
+		if pt.Protect(mm.VirtAddr(p), userPTE(prot)) {
+			arch.Invlpg(uintptr(p))
+		}
+	}
+	return 0
+}
+
+// vmQuery returns 0x100 | PROT_* for a mapped user page, 0 otherwise.
+func vmQuery(id, va uint64) uint64 {
+	pt, _, ok := vmTable(id)
+	if !ok || va > userTop {
+		return errRet(eINVAL)
+	}
+	pte, _, mapped := pt.Lookup(mm.VirtAddr(mm.PageDown(va)))
+	if !mapped || pte&mm.PTEUser == 0 {
+		return 0
+	}
+	prot := uint64(0x100 | mm.ProtRead)
+	if pte&mm.PTEWrite != 0 {
+		prot |= mm.ProtWrite
+	}
+	if pte&mm.PTENoExec == 0 {
+		prot |= mm.ProtExec
+	}
+	return prot
+}
+
+// vmCopy copies n bytes between user address va and kernel buffer buf
+// (toUser selects the direction). It returns the bytes copied, or EFAULT
+// when not even the first byte could be.
+func vmCopy(id, va uint64, buf uintptr, n uint64, toUser bool) uint64 {
+	pt, _, ok := vmTable(id)
+	if !ok {
+		return errRet(eINVAL)
+	}
+	kb, ok := userBytes(buf, n, !toUser)
+	if !ok {
+		return errRet(eFAULT)
+	}
+	done := uint64(0)
+	for done < n {
+		addr := va + done
+		if addr < va || addr > userTop+mm.PageSize-1 {
+			break
+		}
+		pte, _, mapped := pt.Lookup(mm.VirtAddr(mm.PageDown(addr)))
+		if !mapped || pte&mm.PTEUser == 0 || (toUser && pte&mm.PTEWrite == 0) {
+			break
+		}
+		pg := physPage(mm.PTEAddr(pte))
+		off := addr % mm.PageSize
+		chunk := min(n-done, mm.PageSize-off)
+		if toUser {
+			copy(pg[off:off+chunk], kb[done:done+chunk])
+		} else {
+			copy(kb[done:done+chunk], pg[off:off+chunk])
+		}
+		done += chunk
+	}
+	if done == 0 && n > 0 {
+		return errRet(eFAULT)
+	}
+	return done
+}
+
+// enterUser starts a user run of the thread t (see the package comment).
+func enterUser(t *Thread, frameAddr uintptr, id uint64) uint64 {
+	_, v, ok := vmTable(id)
+	if !ok {
+		return errRet(eINVAL)
+	}
+	f, ok := userFrameAt(frameAddr)
+	if !ok {
+		return errRet(eFAULT)
+	}
+	if f.Kick != 0 {
+		f.Kick = 0
+		f.Reason = ExitKicked
+		return ExitKicked
+	}
+	rip, rsp, fs := f.Regs[uRIP], f.Regs[uRSP], f.Regs[uFSBase]
+	if rip > userTop || rsp > userTop+mm.PageSize || fs >= 1<<47 {
+		return errRet(eINVAL)
+	}
+	t.kregs = t.regs
+	r := &t.regs
+	r.RAX, r.RBX, r.RCX, r.RDX = f.Regs[uRAX], f.Regs[uRBX], f.Regs[uRCX], f.Regs[uRDX]
+	r.RSI, r.RDI, r.RBP = f.Regs[uRSI], f.Regs[uRDI], f.Regs[uRBP]
+	r.R8, r.R9, r.R10, r.R11 = f.Regs[uR8], f.Regs[uR9], f.Regs[uR10], f.Regs[uR11]
+	r.R12, r.R13, r.R14, r.R15 = f.Regs[uR12], f.Regs[uR13], f.Regs[uR14], f.Regs[uR15]
+	r.RIP, r.RSP = rip, rsp
+	r.RFLAGS = f.Regs[uRFLAGS]&userFlags | rflagsIF | 2
+	r.CS, r.SS = selUserCode, selUserData
+	r.FSBase = fs
+	r.CR3 = uint64(v.root)
+	copy(fxArea(r), f.FX[:])
+	sanitizeFX(r)
+	t.inUser = true
+	t.uframe = frameAddr
+	return 0 // not seen: the thread now runs the user context
+}
+
+// exitUser ends t's user run: the user state goes back to its UserFrame
+// and the kernel context resumes with reason as the result of the run.
+func exitUser(t *Thread, reason uint64) {
+	r := &t.regs
+	f, ok := userFrameAt(t.uframe)
+	if ok {
+		f.Regs = [20]uint64{r.RAX, r.RBX, r.RCX, r.RDX, r.RSI, r.RDI, r.RBP,
+			r.R8, r.R9, r.R10, r.R11, r.R12, r.R13, r.R14, r.R15, r.RIP, r.RSP, r.RFLAGS, r.FSBase}
+		copy(f.FX[:], fxArea(r))
+		f.Reason, f.Vector, f.Error, f.CR2 = reason, 0, 0, 0
+		if reason == ExitException {
+			f.Vector, f.Error, f.CR2 = r.Vector, r.ErrCode, r.CR2
+		}
+		if reason == ExitKicked {
+			f.Kick = 0
+		}
+	}
+	t.regs = t.kregs
+	t.regs.RAX = reason
+	if !ok {
+		t.regs.RAX = errRet(eFAULT)
+	}
+	t.inUser = false
+	t.uframe = 0
+}
+
+// kicked reports whether t's user run was asked to end.
+func kicked(t *Thread) bool {
+	f, ok := userFrameAt(t.uframe)
+	return ok && f.Kick != 0
+}
