@@ -1,0 +1,120 @@
+package mm
+
+import (
+	"sync"
+)
+
+// Layout constants of Linux x86-64 with 4-level paging.
+const (
+	// TaskSize is the top of user space: TASK_SIZE_MAX
+	// (arch/x86/include/asm/page_64_types.h), one guard page below 1<<47.
+	TaskSize = 1<<47 - PageSize
+	// MmapMinAddr is the lowest address mmap may map (vm.mmap_min_addr,
+	// 65536 on Debian; security/min_addr.c).
+	MmapMinAddr = 65536
+	// StackGuardGap is the free gap kept below a growsdown area: 256 pages
+	// (stack_guard_gap, mm/mmap.c).
+	StackGuardGap = 256 * PageSize
+	// DefaultStackLimit is RLIMIT_STACK's default, _STK_LIM
+	// (include/uapi/linux/resource.h).
+	DefaultStackLimit = 8 << 20
+	// MaxMapCount bounds the number of VMAs (vm.max_map_count,
+	// DEFAULT_MAX_MAP_COUNT in include/linux/mm.h).
+	MaxMapCount = 65530
+
+	minGap = 128 << 20 // MIN_GAP, arch/x86/mm/mmap.c
+	maxGap = TaskSize / 6 * 5
+)
+
+// MM is a process's memory map: its VMAs, its program break and the
+// address space they describe (struct mm_struct). All threads of a process
+// share one; it is safe for concurrent use.
+type MM struct {
+	as AddressSpace // immutable
+
+	mu sync.Mutex
+	// vmas is sorted by Start, without overlaps. Protected by mu.
+	vmas []VMA
+	// startBrk and brk are the start and current end of the heap
+	// (mm->start_brk, mm->brk); brk need not be page-aligned. Protected
+	// by mu.
+	startBrk, brk uint64
+	// startStack is the initial stack pointer (mm->start_stack), which
+	// names the "[stack]" area. Protected by mu.
+	startStack uint64
+	// stackLimit is RLIMIT_STACK. Protected by mu.
+	stackLimit uint64
+	// mmapBase is where top-down allocation starts (mm->mmap_base).
+	// Protected by mu.
+	mmapBase uint64
+}
+
+// New returns an empty memory map over as, with the default stack limit.
+func New(as AddressSpace) *MM {
+	m := &MM{as: as}
+	m.SetStackLimit(DefaultStackLimit)
+	return m
+}
+
+// AddressSpace returns the address space m drives.
+func (m *MM) AddressSpace() AddressSpace { return m.as }
+
+// SetStackLimit sets RLIMIT_STACK, which bounds stack growth and places the
+// mmap base below the stack as mmap_base does (arch/x86/mm/mmap.c, with no
+// randomization). Call it before the first mapping, as exec does.
+func (m *MM) SetStackLimit(n uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.stackLimit = n
+	gap := n + StackGuardGap
+	if n > TaskSize || gap < minGap {
+		gap = minGap
+	}
+	if gap > maxGap {
+		gap = maxGap
+	}
+	m.mmapBase = pageUp(TaskSize - gap)
+}
+
+// StackLimit returns RLIMIT_STACK as set by SetStackLimit.
+func (m *MM) StackLimit() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.stackLimit
+}
+
+// MmapBase returns the address below which mmap allocates top down.
+func (m *MM) MmapBase() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.mmapBase
+}
+
+// InitBrk sets the start and the end of the heap to addr (page-aligned), as
+// exec does after loading the program (load_elf_binary).
+func (m *MM) InitBrk(addr uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.startBrk, m.brk = addr, addr
+}
+
+// SetStartStack records the initial stack pointer; the VMA containing it
+// is "[stack]" in /proc/[pid]/maps.
+func (m *MM) SetStartStack(sp uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.startStack = sp
+}
+
+// VMAs returns a copy of the VMA list, in address order.
+func (m *MM) VMAs() []VMA {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]VMA(nil), m.vmas...)
+}
+
+// pageUp rounds x up to a page boundary; it wraps to 0 past the top.
+func pageUp(x uint64) uint64 { return (x + PageSize - 1) &^ (PageSize - 1) }
+
+// pageDown rounds x down to a page boundary.
+func pageDown(x uint64) uint64 { return x &^ (PageSize - 1) }
