@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/aster-cvm/aster/measure/eventlog"
+	"github.com/aster-cvm/aster/eventlog"
 	"github.com/aster-cvm/aster/reference"
 )
 

@@ -13,7 +13,7 @@ import (
 
 const (
 	tdxTestdata  = "../../measure/tdx/testdata/"
-	eventlogData = "../../measure/eventlog/testdata/"
+	eventlogData = "../../eventlog/testdata/"
 	// MRTDs of Debian's OVMF.fd; see measure/tdx/mrtd_test.go for where
 	// they come from (single pass cross-checked with gce-tcb-verifier).
 	debianMRTDSingle  = "4c7206f0f483c524f12c366c711e9049030a8d47c471ee5aa9c4999a08de4057fb887fed0744d5631a212967fb231c47"

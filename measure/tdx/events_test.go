@@ -7,7 +7,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/aster-cvm/aster/measure/eventlog"
+	"github.com/aster-cvm/aster/eventlog"
 )
 
 // TestBoot0000 checks the UiApp load option against the Boot0000 digest
@@ -140,9 +140,9 @@ func TestDirectBootReplay(t *testing.T) {
 
 // TestBoot0000RealTDLog compares the derived Boot0000 digest and the
 // separator with the real GCE TD event log of go-tdx-guest (testdata of
-// measure/eventlog): event 13 is Boot0000, event 7 the RTMR0 separator.
+// eventlog): event 13 is Boot0000, event 7 the RTMR0 separator.
 func TestBoot0000RealTDLog(t *testing.T) {
-	raw, err := os.ReadFile("../eventlog/testdata/ccel_data.dat")
+	raw, err := os.ReadFile("../../eventlog/testdata/ccel_data.dat")
 	if err != nil {
 		t.Fatal(err)
 	}
