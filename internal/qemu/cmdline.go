@@ -81,6 +81,9 @@ type Config struct {
 	// Firmware is the BIOS image passed with -bios; empty means QEMU's
 	// default (SeaBIOS). See DefaultFirmware.
 	Firmware string
+	// NoDebugExit leaves out the isa-debug-exit device, so the guest must
+	// power off through ACPI as it would on a real VMM.
+	NoDebugExit bool
 	// Interactive gives the guest the terminal: Ctrl-C goes to the guest
 	// instead of killing QEMU, and Ctrl-A X quits.
 	Interactive bool
@@ -143,7 +146,9 @@ func (c Config) Args() ([]string, error) {
 	} else {
 		args = append(args, "-serial", "stdio")
 	}
-	args = append(args, "-device", fmt.Sprintf("isa-debug-exit,iobase=%#x,iosize=0x04", DebugExitPort))
+	if !c.NoDebugExit {
+		args = append(args, "-device", fmt.Sprintf("isa-debug-exit,iobase=%#x,iosize=0x04", DebugExitPort))
+	}
 	return append(args, c.Extra...), nil
 }
 

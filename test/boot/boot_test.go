@@ -145,3 +145,29 @@ func TestUserMode(t *testing.T) {
 		t.Errorf("status %d, want 0", status)
 	}
 }
+
+// TestConsoleInput feeds the serial console: the frame's read(0) must
+// deliver it (the serial line carries "\r" from terminals; QEMU's stdio
+// passes the bytes as they are).
+func TestConsoleInput(t *testing.T) {
+	dir := guest(t, "console")
+	out, status := boot(t, "", bootOpts{Dir: dir, Stdin: "hello aster\nsecond line\nquit\n"})
+	wantConsole(t, out, "console: ready", `console: got "hello aster" (11 bytes)`, `console: got "second line" (11 bytes)`, "console: bye")
+	if status != 0 {
+		t.Errorf("status %d, want 0", status)
+	}
+}
+
+// TestACPIPowerOff boots without isa-debug-exit, as on a real VMM: a Go
+// panic (status 2) must still power the machine off, through ACPI S5, and
+// the status must come back from the power-off line.
+func TestACPIPowerOff(t *testing.T) {
+	out, status := boot(t, "aster.crash=index", bootOpts{ACPI: true})
+	wantConsole(t, out, "aster: power-off status=2")
+	if strings.Contains(out, "power-off failed") {
+		t.Error("ACPI power-off failed")
+	}
+	if status != statusPanic {
+		t.Errorf("status %d, want %d", status, statusPanic)
+	}
+}

@@ -96,7 +96,11 @@ func guest(t *testing.T, name string) string {
 // bootOpts are the knobs of one boot; the zero value boots the kernel with
 // 256 MiB and one CPU.
 type bootOpts struct {
-	Dir    string // output directory to boot (default: the kernel)
+	Dir string // output directory to boot (default: the kernel)
+	// ACPI boots without isa-debug-exit: the guest powers off via ACPI S5.
+	ACPI bool
+	// Stdin is the console input.
+	Stdin  string
 	Memory string // default "256M"
 	SMP    int    // default 1
 }
@@ -135,11 +139,16 @@ func boot(t *testing.T, extra string, opts bootOpts) (output string, status int)
 		SMP:    opts.SMP,
 		Accel:  qemu.DetectAccel(),
 		// The firmware astctl run uses by default (qboot when installed).
-		Firmware: qemu.DefaultFirmware(),
+		Firmware:    qemu.DefaultFirmware(),
+		NoDebugExit: opts.ACPI,
 	}
 	var console, stderr bytes.Buffer
 	start := time.Now()
-	res, err := qemu.Run(context.Background(), cfg, qemu.Options{Stdout: &console, Stderr: &stderr, Timeout: bootTimeout})
+	qopts := qemu.Options{Stdout: &console, Stderr: &stderr, Timeout: bootTimeout}
+	if opts.Stdin != "" {
+		qopts.Stdin = strings.NewReader(opts.Stdin)
+	}
+	res, err := qemu.Run(context.Background(), cfg, qopts)
 	output = strings.ReplaceAll(console.String(), "\r\n", "\n")
 	t.Cleanup(func() {
 		if t.Failed() {

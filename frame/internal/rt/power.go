@@ -13,9 +13,21 @@ func powerOff(status int) {
 	printStr("aster: power-off status=")
 	printDec(uint64(status))
 	printStr("\n")
+	serialDrain()
 	arch.Outl(0xf4, uint32(status))
 	acpiPowerOff()
-	printStr("aster: power-off failed; halting\n")
+	// The VMM acts on the request asynchronously: give it a moment
+	// before calling the power-off failed.
+	if tscHz != 0 {
+		for start := arch.Rdtsc(); arch.Rdtsc()-start < tscHz; {
+			arch.Pause()
+		}
+	}
+	printStr("aster: power-off failed (ACPI PM1a_CNT ")
+	printHex(uint64(pm1aCnt))
+	printStr(", RSDP ")
+	printHex(rsdpPhys)
+	printStr("); halting\n")
 	for {
 		arch.Cli()
 		arch.Hlt()

@@ -19,15 +19,20 @@ const (
 	lsrTHREmpty  = 0x20
 )
 
-// serialInit programs 115200 8N1 with FIFOs, interrupts off (the frame
-// polls the receiver from the timer tick).
+// serialInit programs 115200 8N1, interrupts off (the frame polls the
+// receiver from the timer).
 func serialInit() {
+	// Input may be waiting already: the VMM feeds the receiver before the
+	// guest runs. The FIFO control register is left alone: changing it
+	// clears the receiver (QEMU's hw/char/serial.c does so whenever FE
+	// toggles), which would drop those bytes; with the FIFOs off the VMM
+	// holds further input back until each byte is read.
+	serialPoll()
 	arch.Outb(com1+uartIER, 0)
 	arch.Outb(com1+uartLCR, 0x80) // DLAB
 	arch.Outb(com1+uartData, 1)   // divisor 1: 115200 baud
 	arch.Outb(com1+uartIER, 0)
 	arch.Outb(com1+uartLCR, 0x03) // 8N1
-	arch.Outb(com1+uartFCR, 0xc7) // FIFO on, cleared, 14-byte threshold
 	arch.Outb(com1+uartMCR, 0x03) // DTR, RTS
 }
 
@@ -37,6 +42,14 @@ func serialPutc(c byte) {
 		arch.Pause()
 	}
 	arch.Outb(com1+uartData, c)
+}
+
+// serialDrain waits until the UART has sent everything (LSR.TEMT), so a
+// power-off right after a message does not cut it short.
+func serialDrain() {
+	for i := 0; i < 1000000 && arch.Inb(com1+uartLSR)&0x40 == 0; i++ {
+		arch.Pause()
+	}
 }
 
 // consoleWrite writes b to the console, turning "\n" into "\r\n" as a
