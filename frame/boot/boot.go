@@ -78,3 +78,9 @@ func ReadStats() Stats {
 
 // CPUID executes the CPUID instruction (unprivileged; for describing the CPU).
 func CPUID(leaf, sub uint32) (a, b, c, d uint32) { return rt.CPUID(leaf, sub) }
+
+// Initrd returns the initial RAM disk the boot loader passed (QEMU
+// -initrd: the first PVH module), or false if there is none. The bytes
+// are the module's memory, reserved for the life of the machine: read
+// them, do not keep writing to them.
+func Initrd() ([]byte, bool) { return rt.ModuleBytes(0) }

@@ -109,7 +109,16 @@ func (s *VmSpace) Protect(va, n uint64, prot Prot) error {
 	return err
 }
 
-// Populated reports whether the page containing va is mapped, and how.
+// Move moves the mapped pages of [from, from+n) to [to, to+n), keeping
+// contents and protection (mremap(2)); pages mapped at the destination
+// are replaced. The ranges must not overlap.
+func (s *VmSpace) Move(from, to, n uint64) error {
+	_, err := s.call(rt.SysVmMove, uintptr(from), uintptr(to), uintptr(n), 0, 0)
+	return err
+}
+
+// Populated reports whether the page containing va is mapped, and how
+// (a PROT_NONE page is mapped with Prot 0).
 func (s *VmSpace) Populated(va uint64) (Prot, bool) {
 	r, err := s.call(rt.SysVmQuery, uintptr(va), 0, 0, 0, 0)
 	if err != nil || r == 0 {

@@ -1,6 +1,9 @@
 package rt
 
-import "github.com/aster-cvm/aster/frame/internal/arch"
+import (
+	"github.com/aster-cvm/aster/frame/internal/arch"
+	"github.com/aster-cvm/aster/frame/internal/mm"
+)
 
 // What the boot learned, for frame/boot's safe API. These run in ordinary
 // goroutines, after the runtime started.
@@ -62,3 +65,13 @@ func X2APIC() bool { return x2apic }
 // CPUID executes CPUID (an unprivileged instruction; here for services
 // that describe the CPU).
 func CPUID(leaf, sub uint32) (a, b, c, d uint32) { return arch.Cpuid(leaf, sub) }
+
+// ModuleBytes returns boot module i as a byte slice over its memory (which
+// the frame keeps reserved for the life of the machine).
+func ModuleBytes(i int) ([]byte, bool) {
+	start, size, ok := Module(i)
+	if !ok || size == 0 || size > 1<<32 {
+		return nil, false
+	}
+	return kmem(phys(mm.PhysAddr(start)), uintptr(size)), true
+}

@@ -33,6 +33,7 @@ const (
 	SysVmProtect = asterSysBase + 6
 	SysVmQuery   = asterSysBase + 7
 	SysVmCopy    = asterSysBase + 8
+	SysVmMove    = asterSysBase + 9
 )
 
 // Exit reasons of a user run.
@@ -111,8 +112,13 @@ func userRange(va, n uint64) bool {
 	return va%mm.PageSize == 0 && n%mm.PageSize == 0 && va+n >= va && va+n <= userTop+mm.PageSize
 }
 
-// userPTE maps PROT_* to user page-table bits.
+// userPTE maps PROT_* to user page-table bits. x86-64 cannot make a user
+// page unreadable, so a PROT_NONE page is present without the user bit:
+// any access from ring 3 faults, and copies treat it as inaccessible.
 func userPTE(prot uint64) uint64 {
+	if prot&7 == 0 {
+		return mm.PTENoExec
+	}
 	f := uint64(mm.PTEUser | mm.PTENoExec)
 	if prot&mm.ProtWrite != 0 {
 		f |= mm.PTEWrite
@@ -143,6 +149,8 @@ func doUserSyscall(t *Thread, nr uint64) (ret uint64, ok bool) {
 		return vmQuery(r.RDI, r.RSI), true
 	case SysVmCopy:
 		return vmCopy(r.RDI, r.RSI, uintptr(r.RDX), r.R10, r.R8 != 0), true
+	case SysVmMove:
+		return vmMove(r.RDI, r.RSI, r.RDX, r.R10), true
 	}
 	return 0, false
 }
@@ -266,8 +274,11 @@ func vmQuery(id, va uint64) uint64 {
 		return errRet(eINVAL)
 	}
 	pte, _, mapped := pt.Lookup(mm.VirtAddr(mm.PageDown(va)))
-	if !mapped || pte&mm.PTEUser == 0 {
+	if !mapped {
 		return 0
+	}
+	if pte&mm.PTEUser == 0 {
+		return 0x100 // PROT_NONE
 	}
 	prot := uint64(0x100 | mm.ProtRead)
 	if pte&mm.PTEWrite != 0 {
@@ -277,6 +288,35 @@ func vmQuery(id, va uint64) uint64 {
 		prot |= mm.ProtExec
 	}
 	return prot
+}
+
+// vmMove moves the present pages of [from, from+n) to [to, to+n) with
+// their protection (mremap); the destination's pages are replaced.
+func vmMove(id, from, to, n uint64) uint64 {
+	pt, v, ok := vmTable(id)
+	if !ok || !userRange(from, n) || !userRange(to, n) || (from < to+n && to < from+n) {
+		return errRet(eINVAL)
+	}
+	for off := uint64(0); off < n; off += mm.PageSize {
+		src, dst := mm.VirtAddr(from+off), mm.VirtAddr(to+off)
+		pte, _, mapped := pt.Lookup(src)
+		if old, had := pt.Unmap(dst); had {
+			frames.Free(old)
+			v.pages--
+			arch.Invlpg(uintptr(dst))
+		}
+		if !mapped {
+			continue
+		}
+		pa, _ := pt.Unmap(src)
+		arch.Invlpg(uintptr(src))
+		if !pt.Map(dst, pa, pte&(mm.PTEUser|mm.PTEWrite|mm.PTENoExec)) {
+			frames.Free(pa)
+			v.pages--
+			return errRet(eNOMEM)
+		}
+	}
+	return 0
 }
 
 // vmCopy copies n bytes between user address va and kernel buffer buf

@@ -98,6 +98,7 @@ func main() {
 	check("privileged-instruction", testHlt(vm))
 	check("kick-and-preemption", testKick(vm))
 	check("copy-efault", testCopies(vm))
+	check("prot-none-and-move", testProtNoneMove(vm))
 	check("close", testClose())
 	if n := failed.Load(); n > 0 {
 		fmt.Printf("usermode: %d checks failed\n", n)
@@ -266,6 +267,37 @@ func testClose() error {
 	}
 	if err := vm.MapZero(0x10000000, user.PageSize, user.ProtRead); !errors.Is(err, user.ErrClosed) {
 		return fmt.Errorf("map after close: %v", err)
+	}
+	return nil
+}
+
+// testProtNoneMove: a PROT_NONE page is mapped but inaccessible, even to
+// copies; Move carries contents and protection to the new place.
+func testProtNoneMove(vm *user.VmSpace) error {
+	if err := vm.MapZero(0x700000, user.PageSize, 0); err != nil {
+		return err
+	}
+	if p, ok := vm.Populated(0x700000); !ok || p != 0 {
+		return fmt.Errorf("PROT_NONE page: %v %v", p, ok)
+	}
+	if _, err := vm.ReadAt(make([]byte, 1), 0x700000); !errors.Is(err, user.ErrFault) {
+		return fmt.Errorf("copy from PROT_NONE: %v", err)
+	}
+	if err := vm.MapData(0xa00000, user.ProtRead, []byte("moved")); err != nil {
+		return err
+	}
+	if err := vm.Move(0xa00000, 0xb00000, user.PageSize); err != nil {
+		return err
+	}
+	b := make([]byte, 5)
+	if _, err := vm.ReadAt(b, 0xb00000); err != nil || string(b) != "moved" {
+		return fmt.Errorf("after move: %q %v", b, err)
+	}
+	if _, ok := vm.Populated(0xa00000); ok {
+		return errors.New("the source is still mapped")
+	}
+	if p, _ := vm.Populated(0xb00000); p != user.ProtRead {
+		return fmt.Errorf("moved prot %v", p)
 	}
 	return nil
 }
