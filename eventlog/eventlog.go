@@ -13,6 +13,7 @@ import (
 	"strings"
 	"unicode/utf16"
 
+	"github.com/google/go-eventlog/register"
 	"github.com/google/go-eventlog/tcg"
 )
 
@@ -36,12 +37,9 @@ func (k Kind) RegisterKind() string {
 	return "pcr"
 }
 
-// TCG event types replay treats specially.
 const (
-	evNoAction  = 0x00000003
-	evHCRTM     = 0x80000010
-	numRegs     = 24
-	ccelRegs    = 4
+	numRegs     = 24 // PCRs of a PC Client TPM
+	ccelRegs    = 4  // RTMR0..3
 	startupLocN = "StartupLocality\x00"
 )
 
@@ -61,6 +59,8 @@ type Event struct {
 	Digests map[string][]byte
 	// Data is the event data.
 	Data []byte
+	// Offset is the record's byte offset in the log.
+	Offset int
 }
 
 // TypeName is the TCG name of the event type, e.g. "EV_SEPARATOR".
@@ -69,12 +69,23 @@ func (e *Event) TypeName() string { return tcg.EventType(e.Type).TCGString() }
 // Log is a parsed event log.
 type Log struct {
 	Kind Kind
+	// CryptoAgile is false for a SHA-1 (TCG_PCClientPCREvent) log.
+	CryptoAgile bool
 	// Algs are the digest algorithms of the log, e.g. ["sha1","sha256"].
 	Algs   []string
 	Events []Event
 }
 
 var algNames = map[crypto.Hash]string{crypto.SHA1: "sha1", crypto.SHA256: "sha256", crypto.SHA384: "sha384"}
+
+// AlgName names a TCG algorithm identifier (TCG Algorithm Registry), such
+// as a TPM quote's PCR bank: "sha1", "sha256", "sha384", or "alg0x...".
+func AlgName(id uint16) string {
+	if n, ok := algNames[register.HashAlg(id).CryptoHash()]; ok {
+		return n
+	}
+	return fmt.Sprintf("alg0x%04x", id)
+}
 
 // algHash maps an algorithm name back to its hash.
 func algHash(name string) crypto.Hash {
@@ -86,6 +97,9 @@ func algHash(name string) crypto.Hash {
 	return 0
 }
 
+// ErrMalformed wraps every parse failure.
+var ErrMalformed = errors.New("malformed event log")
+
 // ErrEmpty reports an empty log (Azure's vTPM, for one, exposes a
 // zero-byte log).
 var ErrEmpty = errors.New("event log is empty")
@@ -94,22 +108,29 @@ var ErrEmpty = errors.New("event log is empty")
 // crypto-agile log whose only algorithm is SHA-384 and whose events use
 // MR indices 0..4 is taken as CCEL. CCEL logs read from the ACPI table
 // area are padded with 0xff; the padding ends the log.
+//
+// The records are decoded by go-eventlog's tcg.ParseEventLog; frame
+// (framing.go) finds their offsets and the end of the log first.
 func Parse(raw []byte, kind Kind) (log *Log, err error) {
 	if len(raw) == 0 {
 		return nil, ErrEmpty
+	}
+	f, err := frame(raw)
+	if err != nil {
+		return nil, err
 	}
 	// go-eventlog checks its reads, but the log is untrusted input: a
 	// parser bug must not take the program down.
 	defer func() {
 		if r := recover(); r != nil {
-			log, err = nil, fmt.Errorf("malformed event log (parser fault: %v)", r)
+			log, err = nil, fmt.Errorf("%w (parser fault: %v)", ErrMalformed, r)
 		}
 	}()
-	el, err := tcg.ParseEventLog(raw, tcg.ParseOpts{AllowPadding: true})
+	el, err := tcg.ParseEventLog(raw[:f.end], tcg.ParseOpts{})
 	if err != nil {
-		return nil, fmt.Errorf("malformed event log: %w", err)
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	l := &Log{}
+	l := &Log{CryptoAgile: f.agile}
 	for _, a := range el.Algs {
 		l.Algs = append(l.Algs, algNames[a.CryptoHash()])
 	}
@@ -125,6 +146,12 @@ func Parse(raw []byte, kind Kind) (log *Log, err error) {
 			}
 		}
 	}
+	if len(l.Events) != len(f.offsets) {
+		return nil, fmt.Errorf("%w: %d records, go-eventlog decoded %d events", ErrMalformed, len(f.offsets), len(l.Events))
+	}
+	for i := range l.Events {
+		l.Events[i].Offset = f.offsets[i]
+	}
 	if kind == "" {
 		kind = detect(l)
 	}
@@ -136,7 +163,7 @@ func Parse(raw []byte, kind Kind) (log *Log, err error) {
 		e := &l.Events[i]
 		e.Register = -1
 		switch {
-		case e.Type == evNoAction:
+		case e.Type == EvNoAction:
 		case kind == CCEL && e.Index >= 1 && e.Index <= ccelRegs:
 			e.Register = int(e.Index) - 1
 		case kind == TCG && e.Index < numRegs:
@@ -182,7 +209,7 @@ func (l *Log) Replay() (map[string]Bank, error) {
 		var locality byte
 		ok := true
 		for _, e := range l.Events {
-			if l.Kind == TCG && e.Type == evNoAction && e.Index == 0 && len(e.Data) == len(startupLocN)+1 &&
+			if l.Kind == TCG && e.Type == EvNoAction && e.Index == 0 && len(e.Data) == len(startupLocN)+1 &&
 				string(e.Data[:len(startupLocN)]) == startupLocN {
 				locality = e.Data[len(startupLocN)]
 			}
