@@ -8,10 +8,11 @@
 //	                  QuoteCollateralV3 collateral, Intel TCB-status algorithm)
 //	attest/snp        AMD SEV-SNP attestation reports (VCEK/VLEK chain)
 //	attest/tpm        go-tpm-tools vTPM attestations (AK chain, quotes, log)
-//	attest/eventlog   TCG PC Client crypto-agile event logs and their replay
-//	                  to PCRs or TDX RTMRs (CCEL)
 //	attest/collateral on-disk cache and offline guard for PCS/PCCS and KDS
 //	attest/policy     the verification policy and its evaluation
+//
+// Event logs (a vTPM's TCG log, a TD's CCEL) are parsed and replayed by the
+// top-level eventlog package, which astctl measure eventlog shares.
 //
 // A verifier never decides the exit status itself. It returns a Result in
 // which each step is a Check (pass, fail, skip); a Go error from a verifier

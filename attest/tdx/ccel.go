@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/aster-cvm/aster/attest"
-	"github.com/aster-cvm/aster/attest/eventlog"
+	"github.com/aster-cvm/aster/eventlog"
 )
 
 // ReplayCCEL parses a TDX CC event log and replays it to RTMR0-3: each
@@ -17,25 +17,25 @@ import (
 // Design Guide §4.3).
 func ReplayCCEL(raw []byte) ([4][]byte, *eventlog.Log, error) {
 	var rtmrs [4][]byte
-	l, err := eventlog.Parse(raw)
+	l, err := eventlog.Parse(raw, eventlog.CCEL)
 	if err != nil {
 		return rtmrs, nil, fmt.Errorf("CCEL: %w", err)
 	}
 	for _, e := range l.Events {
-		if e.Type != eventlog.EvNoAction && (e.Index < 1 || e.Index > 4) {
+		if e.Register < 0 && e.Type != eventlog.EvNoAction {
 			return rtmrs, nil, fmt.Errorf("CCEL: %w: event at offset %d extends CC MR index %d, not an RTMR (1-4)", eventlog.ErrMalformed, e.Offset, e.Index)
 		}
 	}
-	regs, err := l.Replay(eventlog.AlgSHA384, false)
+	banks, err := l.Replay()
 	if err != nil {
 		return rtmrs, nil, fmt.Errorf("CCEL: %w", err)
 	}
+	bank, ok := banks["sha384"]
+	if !ok {
+		return rtmrs, nil, fmt.Errorf("CCEL: %w: no SHA-384 digests (the log has %v)", eventlog.ErrMalformed, l.Algs)
+	}
 	for i := range rtmrs {
-		if v, ok := regs[uint32(i+1)]; ok {
-			rtmrs[i] = v
-		} else {
-			rtmrs[i] = make([]byte, 48)
-		}
+		rtmrs[i] = bank[i]
 	}
 	return rtmrs, l, nil
 }
@@ -76,14 +76,14 @@ type ExpectedEvent struct {
 // first event that differs (which kernel, which command line, which ACPI
 // table) rather than by two opaque hashes.
 func CheckEvents(r *attest.Result, log []byte, want []ExpectedEvent) error {
-	l, err := eventlog.Parse(log)
+	l, err := eventlog.Parse(log, eventlog.CCEL)
 	if err != nil {
 		return fmt.Errorf("CCEL: %w", err)
 	}
 	got := map[int][]eventlog.Event{}
 	for _, e := range l.Events {
-		if e.Type != eventlog.EvNoAction && e.Index >= 1 && e.Index <= 4 {
-			got[int(e.Index)-1] = append(got[int(e.Index)-1], e)
+		if e.Register >= 0 {
+			got[e.Register] = append(got[e.Register], e)
 		}
 	}
 	exp := map[int][]ExpectedEvent{}
@@ -99,7 +99,7 @@ func CheckEvents(r *attest.Result, log []byte, want []ExpectedEvent) error {
 		gs := got[reg]
 		bad := -1
 		for i := range ws {
-			if i >= len(gs) || hex.EncodeToString(gs[i].Digests[eventlog.AlgSHA384]) != normHex(ws[i].Digest) {
+			if i >= len(gs) || hex.EncodeToString(gs[i].Digests["sha384"]) != normHex(ws[i].Digest) {
 				bad = i
 				break
 			}
@@ -118,7 +118,7 @@ func CheckEvents(r *attest.Result, log []byte, want []ExpectedEvent) error {
 			c.Expected = "(no more events)"
 		}
 		if bad < len(gs) {
-			c.Actual = fmt.Sprintf("type 0x%x %s", gs[bad].Type, hex.EncodeToString(gs[bad].Digests[eventlog.AlgSHA384]))
+			c.Actual = fmt.Sprintf("type 0x%x %s", gs[bad].Type, hex.EncodeToString(gs[bad].Digests["sha384"]))
 		} else {
 			c.Actual = "(no more events)"
 		}

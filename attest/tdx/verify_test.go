@@ -349,7 +349,7 @@ func TestCheckEvents(t *testing.T) {
 	var want []ExpectedEvent
 	for _, e := range l.Events {
 		if e.Index == 2 && e.Type != 3 {
-			want = append(want, ExpectedEvent{Register: 1, Type: "ev", Digest: hex.EncodeToString(e.Digests[0x0C])})
+			want = append(want, ExpectedEvent{Register: 1, Type: "ev", Digest: hex.EncodeToString(e.Digests["sha384"])})
 		}
 	}
 	r := attest.NewResult(attest.TypeTDX, time.Now())

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"time"
 
 	tpmpb "github.com/google/go-tpm-tools/proto/tpm"
@@ -14,7 +15,7 @@ import (
 	"github.com/google/go-tpm/legacy/tpm2"
 
 	aattest "github.com/aster-cvm/aster/attest"
-	"github.com/aster-cvm/aster/attest/eventlog"
+	"github.com/aster-cvm/aster/eventlog"
 )
 
 // Options configures Verify.
@@ -175,30 +176,27 @@ func sameKey(a, b crypto.PublicKey) bool {
 func replayAll(raw []byte, a interface {
 	GetQuotes() []*tpmpb.Quote
 }) error {
-	l, err := eventlog.Parse(raw)
+	l, err := eventlog.Parse(raw, eventlog.TCG)
 	if err != nil {
 		return fmt.Errorf("event log: %w", err)
 	}
+	banks, replayErr := l.Replay()
 	for _, q := range a.GetQuotes() {
-		alg := uint16(q.GetPcrs().GetHash())
-		logged := false
-		for _, la := range l.Algs {
-			logged = logged || la == alg
-		}
-		if !logged {
+		alg := eventlog.AlgName(uint16(q.GetPcrs().GetHash()))
+		if !slices.Contains(l.Algs, alg) {
 			continue
 		}
-		regs, err := l.Replay(alg, true)
-		if err != nil {
-			return fmt.Errorf("event log: %w", err)
+		regs, ok := banks[alg]
+		if !ok {
+			return fmt.Errorf("event log: %w", replayErr)
 		}
 		for idx, want := range regs {
-			got, ok := q.GetPcrs().GetPcrs()[idx]
+			got, ok := q.GetPcrs().GetPcrs()[uint32(idx)]
 			if !ok {
 				continue
 			}
 			if !bytes.Equal(got, want) {
-				return fmt.Errorf("event log replays %s PCR%d to %x, the quote has %x", eventlog.AlgName(alg), idx, want, got)
+				return fmt.Errorf("event log replays %s PCR%d to %x, the quote has %x", alg, idx, want, got)
 			}
 		}
 	}
