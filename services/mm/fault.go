@@ -184,3 +184,21 @@ func (m *MM) copy(va uint64, p []byte, write bool) (int, error) {
 	}
 	return done, nil
 }
+
+// FillPage makes the page at va, which a VMA must cover, present with the
+// VMA's protection and data as its contents (at most a page; the rest is
+// zero): a private copy written by the kernel whatever the protection, as
+// exec does when it zeroes the end of a segment's last file page (padzero,
+// fs/binfmt_elf.c). It fails with linux.EFAULT outside every VMA.
+func (m *MM) FillPage(va uint64, data []byte) error {
+	if len(data) > PageSize {
+		return linux.EINVAL
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v := m.lookupLocked(va)
+	if v == nil {
+		return linux.EFAULT
+	}
+	return m.as.MapData(pageDown(va), v.Prot, data)
+}
