@@ -11,7 +11,7 @@ import (
 // TestMeasureEventlogCCEL replays go-tdx-guest's CCEL to its quote's RTMRs
 // (EXPECTED.json ccel_replay).
 func TestMeasureEventlogCCEL(t *testing.T) {
-	out, code := runMeasure(t, "measure", "eventlog", eventlogData+"ccel_data.dat")
+	out, code := runAstctl(t, "measure", "eventlog", eventlogData+"ccel_data.dat")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
@@ -32,13 +32,13 @@ func TestMeasureEventlogCCEL(t *testing.T) {
 // the event; against the expected log of a direct boot it differs.
 func TestMeasureEventlogDiff(t *testing.T) {
 	dir := t.TempDir()
-	doc, code := runMeasure(t, "measure", "eventlog", eventlogData+"ccel_data.dat", "--json")
+	doc, code := runAstctl(t, "measure", "eventlog", eventlogData+"ccel_data.dat", "--json")
 	if code != 0 {
 		t.Fatalf("--json exit %d", code)
 	}
 	good := filepath.Join(dir, "good.json")
 	os.WriteFile(good, []byte(doc), 0o644)
-	out, code := runMeasure(t, "measure", "eventlog", eventlogData+"ccel_data.dat", "--diff", good)
+	out, code := runAstctl(t, "measure", "eventlog", eventlogData+"ccel_data.dat", "--diff", good)
 	if code != 0 || !strings.Contains(out, "matches") {
 		t.Errorf("self diff: exit %d\n%s", code, out)
 	}
@@ -46,16 +46,16 @@ func TestMeasureEventlogDiff(t *testing.T) {
 	const hob = "458994daa60deac8dea19dba79748f6ff93fd0aebb8e3e0be5a65eb12309d342c3ce31cc67af7bbd22af1a44e7d9fe21"
 	bad := filepath.Join(dir, "bad.json")
 	os.WriteFile(bad, []byte(strings.Replace(doc, hob, strings.Repeat("0", 96), 1)), 0o644)
-	out, code = runMeasure(t, "measure", "eventlog", eventlogData+"ccel_data.dat", "--diff", bad)
+	out, code = runAstctl(t, "measure", "eventlog", eventlogData+"ccel_data.dat", "--diff", bad)
 	if code != exitFailed || !regexp.MustCompile(`(?m)^~\s+RTMR0\s+EV_EFI_HANDOFF_TABLES2\s+`+hob).MatchString(out) {
 		t.Errorf("edited diff: exit %d\n%s", code, out)
 	}
 	// The GCE guest booted shim/grub, not a direct boot: it differs from
 	// the expected direct-boot log.
-	tdxDoc, _ := runMeasure(t, append(directBootArgs(t), "--json")...)
+	tdxDoc, _ := runAstctl(t, append(directBootArgs(t), "--json")...)
 	expected := filepath.Join(dir, "direct.json")
 	os.WriteFile(expected, []byte(tdxDoc), 0o644)
-	if _, code := runMeasure(t, "measure", "eventlog", eventlogData+"ccel_data.dat", "--diff", expected, "--json"); code != exitFailed {
+	if _, code := runAstctl(t, "measure", "eventlog", eventlogData+"ccel_data.dat", "--diff", expected, "--json"); code != exitFailed {
 		t.Errorf("direct-boot diff exit %d", code)
 	}
 }
@@ -63,7 +63,7 @@ func TestMeasureEventlogDiff(t *testing.T) {
 // TestMeasureEventlogTCG replays a TPM log (go-tpm-tools
 // Ubuntu2404AmdSevSnp SHA256 PCR0, EXPECTED.json tpm_eventlog_replay).
 func TestMeasureEventlogTCG(t *testing.T) {
-	out, code := runMeasure(t, "measure", "eventlog", eventlogData+"ubuntu-2404-amd-sevsnp.bin")
+	out, code := runAstctl(t, "measure", "eventlog", eventlogData+"ubuntu-2404-amd-sevsnp.bin")
 	if code != 0 || !strings.Contains(out, "PCR0    50597a27846e91d025eef597abbc89f72bff9af849094db97b0684d8bc4c515e") {
 		t.Errorf("exit %d\n%s", code, out)
 	}
@@ -74,7 +74,7 @@ func TestMeasureEventlogTCG(t *testing.T) {
 		"bad diff":    {eventlogData + "ccel_data.dat", "--diff", "measure_test.go"},
 		"no argument": {},
 	} {
-		if _, code := runMeasure(t, append([]string{"measure", "eventlog"}, args...)...); code != exitBadInput {
+		if _, code := runAstctl(t, append([]string{"measure", "eventlog"}, args...)...); code != exitBadInput {
 			t.Errorf("%s: exit %d, want %d", name, code, exitBadInput)
 		}
 	}

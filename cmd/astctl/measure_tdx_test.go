@@ -39,7 +39,7 @@ func directBootArgs(t *testing.T) []string {
 
 func TestMeasureTDXMRTD(t *testing.T) {
 	for order, want := range map[string]string{"single": debianMRTDSingle, "two-pass": debianMRTDTwoPass} {
-		out, code := runMeasure(t, "measure", "tdx", "--ovmf", debianOVMF, "--page-add-order", order)
+		out, code := runAstctl(t, "measure", "tdx", "--ovmf", debianOVMF, "--page-add-order", order)
 		if code != 0 || strings.TrimSpace(out) != "mrtd  "+want {
 			t.Errorf("%s: %q exit %d", order, out, code)
 		}
@@ -62,7 +62,7 @@ var wantOrder = []string{
 // --events prints replays, by an independent SHA-384 chain here, to the
 // RTMRs measure tdx prints, in the order of §A.3.
 func TestMeasureTDXEventsReplay(t *testing.T) {
-	out, code := runMeasure(t, append(directBootArgs(t), "--events")...)
+	out, code := runAstctl(t, append(directBootArgs(t), "--events")...)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, out)
 	}
@@ -104,7 +104,7 @@ func TestMeasureTDXEventsReplay(t *testing.T) {
 // TestMeasureTDXJSON checks the reference-values document: MRTD, RTMRs,
 // events that replay to them, and the recorded inputs.
 func TestMeasureTDXJSON(t *testing.T) {
-	out, code := runMeasure(t, append(directBootArgs(t), "--json")...)
+	out, code := runAstctl(t, append(directBootArgs(t), "--json")...)
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
@@ -154,13 +154,13 @@ func TestMeasureTDXErrors(t *testing.T) {
 		"initrd, no kernel": {"--ovmf", debianOVMF, "--initrd", "measure_test.go"},
 		"unreadable kernel": {"--ovmf", debianOVMF, "--kernel", "/nonexistent"},
 	} {
-		if _, code := runMeasure(t, append([]string{"measure", "tdx"}, args...)...); code != exitBadInput {
+		if _, code := runAstctl(t, append([]string{"measure", "tdx"}, args...)...); code != exitBadInput {
 			t.Errorf("%s: exit %d, want %d", name, code, exitBadInput)
 		}
 	}
 	// Without ACPI blobs RTMR0 is not guessed: only what can be computed
 	// is printed.
-	out, code := runMeasure(t, "measure", "tdx", "--ovmf", debianOVMF, "--kernel", tdxTestdata+"fake-bzimage.efi")
+	out, code := runAstctl(t, "measure", "tdx", "--ovmf", debianOVMF, "--kernel", tdxTestdata+"fake-bzimage.efi")
 	if code != 0 || strings.Contains(out, "rtmr0") || !strings.Contains(out, "rtmr1") || !strings.Contains(out, "rtmr2") {
 		t.Errorf("partial inputs: %q exit %d", out, code)
 	}

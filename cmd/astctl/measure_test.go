@@ -1,15 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"testing"
-
-	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/aster-cvm/aster/reference"
 )
@@ -19,33 +15,10 @@ const (
 	debianOVMF = "/usr/share/ovmf/OVMF.fd"
 )
 
-// resetFlags restores every flag of cmd and its children to its default,
-// since cobra keeps flag values between Execute calls.
-func resetFlags(cmd *cobra.Command) {
-	cmd.Flags().VisitAll(func(f *pflag.Flag) {
-		f.Value.Set(f.DefValue)
-		f.Changed = false
-	})
-	for _, c := range cmd.Commands() {
-		resetFlags(c)
-	}
-}
-
-// runMeasure runs astctl with args and returns stdout and the exit code.
-func runMeasure(t *testing.T, args ...string) (string, int) {
-	t.Helper()
-	resetFlags(measureCmd)
-	var out bytes.Buffer
-	rootCmd.SetOut(&out)
-	defer rootCmd.SetOut(nil)
-	code := execute(args)
-	return out.String(), code
-}
-
 // TestMeasureSNPCLI checks the sev-snp-measure-compatible flags end to end
 // against two of its known answers (testdata of measure/snp).
 func TestMeasureSNPCLI(t *testing.T) {
-	out, code := runMeasure(t, "measure", "snp", "--ovmf", snpVectors+"ovmf_AmdSev_suffix.bin",
+	out, code := runAstctl(t, "measure", "snp", "--ovmf", snpVectors+"ovmf_AmdSev_suffix.bin",
 		"--vcpus", "4", "--vcpu-type", "EPYC-v4", "--guest-features", "0x21",
 		"--kernel", "/dev/null", "--initrd", "/dev/null", "--append", "")
 	// snp_4vcpus_default
@@ -53,21 +26,21 @@ func TestMeasureSNPCLI(t *testing.T) {
 		t.Errorf("got %q, exit %d", out, code)
 	}
 	// snp_gce_4vcpus: no vCPU signature needed for GCE.
-	out, code = runMeasure(t, "measure", "snp", "--ovmf", snpVectors+"ovmf_AmdSev_suffix.bin",
+	out, code = runAstctl(t, "measure", "snp", "--ovmf", snpVectors+"ovmf_AmdSev_suffix.bin",
 		"--vcpus", "4", "--vmm-type", "gce", "--kernel", "/dev/null", "--initrd", "/dev/null", "--append", "")
 	if code != 0 || strings.TrimSpace(out) != "5c5debf100fc339f90276e761ee1f1658d08922c3b20e2a2e6c7a6c3370b2452a15a00eae11886a93d6fd1e7ab81e29d" {
 		t.Errorf("gce: got %q, exit %d", out, code)
 	}
 	// The firmware-only hash, then resumed from it (snp_ovmf_hash_gen_default).
-	out, _ = runMeasure(t, "measure", "snp", "--mode", "snp:ovmf-hash", "--ovmf", snpVectors+"ovmf_AmdSev_suffix.bin")
+	out, _ = runAstctl(t, "measure", "snp", "--mode", "snp:ovmf-hash", "--ovmf", snpVectors+"ovmf_AmdSev_suffix.bin")
 	hash := strings.TrimSpace(out)
-	out, code = runMeasure(t, "measure", "snp", "--ovmf", snpVectors+"ovmf_AmdSev_suffix.bin", "--snp-ovmf-hash", hash,
+	out, code = runAstctl(t, "measure", "snp", "--ovmf", snpVectors+"ovmf_AmdSev_suffix.bin", "--snp-ovmf-hash", hash,
 		"--vcpus", "1", "--vcpu-sig", "0x800f12", "--guest-features", "0x21", "--kernel", "/dev/null", "--initrd", "/dev/null")
 	if code != 0 || strings.TrimSpace(out) != "329c8ce0972ae52343b64d34a434a86f245dfd74f5ed7aae15d22efc78fb9683632b9b50e4e1d7fa41179ef98a7ef198" {
 		t.Errorf("resumed: got %q, exit %d", out, code)
 	}
 	// --vcpu-family/model/stepping 23/1/2 is EPYC-v4; base64 output.
-	out, code = runMeasure(t, "measure", "snp", "--ovmf", snpVectors+"ovmf_AmdSev_suffix.bin",
+	out, code = runAstctl(t, "measure", "snp", "--ovmf", snpVectors+"ovmf_AmdSev_suffix.bin",
 		"--vcpus", "1", "--vcpu-family", "23", "--vcpu-model", "1", "--vcpu-stepping", "2", "--output-format", "base64")
 	// snp_without_kernel_feature_snp_only, in base64.
 	want, _ := hex.DecodeString("19358ba9a7615534a9a1e2f0dfc29384dcd4dcb7062ff9c6013b26869a5fc6ecabe033c48dd6f6db5d6d76e7c5df632d")
@@ -91,7 +64,7 @@ func TestMeasureSNPErrors(t *testing.T) {
 		{"bad vmm", []string{"--ovmf", snpVectors + "ovmf_AmdSev_suffix.bin", "--vcpus", "1", "--vcpu-type", "EPYC", "--vmm-type", "xen"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if _, code := runMeasure(t, append([]string{"measure", "snp"}, c.args...)...); code != exitBadInput {
+			if _, code := runAstctl(t, append([]string{"measure", "snp"}, c.args...)...); code != exitBadInput {
 				t.Errorf("exit %d, want %d", code, exitBadInput)
 			}
 		})
@@ -101,7 +74,7 @@ func TestMeasureSNPErrors(t *testing.T) {
 // TestMeasureSNPJSON checks that --json writes a document the reference
 // package reads back, with the inputs that determined the digest.
 func TestMeasureSNPJSON(t *testing.T) {
-	out, code := runMeasure(t, "measure", "snp", "--ovmf", debianOVMF, "--vcpus", "64", "--vcpu-type", "EPYC-Milan", "--json")
+	out, code := runAstctl(t, "measure", "snp", "--ovmf", debianOVMF, "--vcpus", "64", "--vcpu-type", "EPYC-Milan", "--json")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}

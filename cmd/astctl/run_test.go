@@ -1,48 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
-
 	"github.com/aster-cvm/aster/internal/kimage"
 	"github.com/aster-cvm/aster/internal/qemu"
 )
-
-// resetRunBuildFlags restores run's and build's flags to their defaults
-// (cobra keeps values between Execute calls). String arrays need Replace:
-// Set would append to them. Init forgets where the last "--" was.
-func resetRunBuildFlags(cmds ...*cobra.Command) {
-	for _, cmd := range cmds {
-		cmd.Flags().Init(cmd.Name(), pflag.ContinueOnError)
-		cmd.Flags().VisitAll(func(f *pflag.Flag) {
-			if sv, ok := f.Value.(pflag.SliceValue); ok {
-				sv.Replace(nil)
-			} else {
-				f.Value.Set(f.DefValue)
-			}
-			f.Changed = false
-		})
-	}
-}
-
-// runAstctl runs astctl with args and returns its standard output and exit
-// status.
-func runAstctl(t *testing.T, args ...string) (string, int) {
-	t.Helper()
-	resetRunBuildFlags(runCmd, buildCmd)
-	var out bytes.Buffer
-	rootCmd.SetOut(&out)
-	defer rootCmd.SetOut(nil)
-	code := execute(args)
-	return out.String(), code
-}
 
 // fakeKernelDir builds kimage's test fake kernel, whose 32-bit PVH entry
 // writes 42 to isa-debug-exit, into a fresh output directory. (The go build

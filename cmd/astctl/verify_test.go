@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"os"
@@ -9,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spf13/pflag"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/aster-cvm/aster/attest"
@@ -26,19 +24,8 @@ const (
 // stdout.
 func runVerifyCLI(t *testing.T, args ...string) (int, string) {
 	t.Helper()
-	verifyCmd.Flags().VisitAll(func(f *pflag.Flag) {
-		if sv, ok := f.Value.(pflag.SliceValue); ok {
-			sv.Replace(nil)
-		} else {
-			f.Value.Set(f.DefValue)
-		}
-		f.Changed = false
-	})
-	var out bytes.Buffer
-	rootCmd.SetOut(&out)
-	defer rootCmd.SetOut(nil)
-	code := execute(append([]string{"verify", "--offline", "--cache-dir", t.TempDir()}, args...))
-	return code, out.String()
+	out, code := runAstctl(t, append([]string{"verify", "--offline", "--cache-dir", t.TempDir()}, args...)...)
+	return code, out
 }
 
 // TestVerifyVectors runs every vector of ../shared/vectors/INDEX.md
