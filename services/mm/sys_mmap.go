@@ -257,17 +257,9 @@ func (m *MM) bottomUpLocked(length, low, high uint64) (uint64, bool) {
 // Munmap implements munmap(2) (do_vmi_munmap, mm/vma.c). Holes in the range
 // are not an error.
 func (m *MM) Munmap(addr, length uint64) error {
-	if addr%PageSize != 0 || addr > TaskSize || length > TaskSize-addr {
-		return linux.EINVAL
-	}
-	length = pageUp(length)
-	if length == 0 {
-		return linux.EINVAL
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.removeLocked(addr, addr+length)
-	return nil
+	return m.munmapLocked(addr, length)
 }
 
 // Mprotect implements mprotect(2) (do_mprotect_pkey, mm/mprotect.c). As on
