@@ -1,0 +1,57 @@
+package task
+
+import (
+	"time"
+
+	"github.com/aster-cvm/aster/services/abi/linux"
+)
+
+// monotonic returns nanoseconds on the monotonic clock.
+func monotonic() int64 { return int64(time.Since(epoch)) }
+
+// epoch anchors monotonic; time.Since uses the monotonic reading.
+var epoch = time.Now()
+
+// block waits for wake, the deadline (a monotonic() time; 0: none) or an
+// interruption (a signal or the process's exit). It returns nil when woken,
+// ETIMEDOUT at the deadline, and ERESTARTSYS when interrupted (the
+// dispatcher turns that into EINTR or a restart).
+func (t *Task) block(wake <-chan struct{}, deadline int64) error {
+	var timeout <-chan time.Time
+	if deadline != 0 {
+		d := time.Duration(deadline - monotonic())
+		if d <= 0 {
+			select {
+			case <-wake:
+				return nil
+			default:
+				return linux.ETIMEDOUT
+			}
+		}
+		tm := time.NewTimer(d)
+		defer tm.Stop()
+		timeout = tm.C
+	}
+	if t.interrupted() {
+		return linux.ERESTARTSYS
+	}
+	select {
+	case <-wake:
+		return nil
+	case <-timeout:
+		return linux.ETIMEDOUT
+	case <-t.interrupt:
+		return linux.ERESTARTSYS
+	}
+}
+
+// interrupted reports whether a signal the task can take, or an exit, is
+// waiting; it leaves the token for the next block when there is one.
+func (t *Task) interrupted() bool {
+	if t.exiting.Load() {
+		return true
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.pending&^t.sigmask != 0
+}

@@ -1,0 +1,300 @@
+package task
+
+import (
+	"encoding/binary"
+	"errors"
+
+	"github.com/aster-cvm/aster/services/mm"
+
+	"github.com/aster-cvm/aster/services/abi/linux"
+)
+
+// SigAction is one signal's disposition (struct sigaction as the kernel
+// stores it for x86-64: handler, flags, restorer, mask).
+type SigAction struct {
+	Handler, Flags, Restorer uint64
+	Mask                     linux.SigSet
+}
+
+// Default actions (signal(7)).
+const (
+	actTerm = iota
+	actCore
+	actIgnore
+	actStop
+	actCont
+)
+
+func defaultAction(sig int) int {
+	switch sig {
+	case linux.SIGCHLD, linux.SIGURG, linux.SIGWINCH:
+		return actIgnore
+	case linux.SIGSTOP, linux.SIGTSTP, linux.SIGTTIN, linux.SIGTTOU:
+		return actStop
+	case linux.SIGCONT:
+		return actCont
+	case linux.SIGQUIT, linux.SIGILL, linux.SIGTRAP, linux.SIGABRT, linux.SIGBUS, linux.SIGFPE,
+		linux.SIGSEGV, linux.SIGXCPU, linux.SIGXFSZ, linux.SIGSYS:
+		return actCore
+	}
+	return actTerm
+}
+
+// sendSignal queues sig for t and interrupts it.
+func (t *Task) sendSignal(info linux.SigInfo) {
+	sig := int(info.Signo)
+	t.mu.Lock()
+	if t.pending&uint64(linux.SigBit(sig)) == 0 {
+		t.info[sig] = info
+	}
+	t.pending |= uint64(linux.SigBit(sig))
+	t.mu.Unlock()
+	t.kick()
+}
+
+// forceSignal delivers a synchronous fault signal: if it is blocked or
+// ignored it is unblocked and reset to the default, as Linux's
+// force_sig_fault does, so a fault cannot loop forever.
+func (t *Task) forceSignal(info linux.SigInfo) {
+	sig := int(info.Signo)
+	t.tg.mu.Lock()
+	act := t.tg.actions[sig]
+	if act.Handler == linux.SIG_IGN {
+		t.tg.actions[sig].Handler = linux.SIG_DFL
+	}
+	t.tg.mu.Unlock()
+	t.mu.Lock()
+	if t.sigmask&uint64(linux.SigBit(sig)) != 0 {
+		t.sigmask &^= uint64(linux.SigBit(sig))
+		t.tg.mu.Lock()
+		t.tg.actions[sig].Handler = linux.SIG_DFL
+		t.tg.mu.Unlock()
+	}
+	t.info[sig] = info
+	t.pending |= uint64(linux.SigBit(sig))
+	t.mu.Unlock()
+}
+
+// dequeue takes the lowest pending unblocked signal.
+func (t *Task) dequeue() (linux.SigInfo, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p := t.pending &^ t.sigmask
+	if p == 0 {
+		return linux.SigInfo{}, false
+	}
+	sig := 1
+	for p&1 == 0 {
+		p >>= 1
+		sig++
+	}
+	t.pending &^= uint64(linux.SigBit(sig))
+	info := t.info[sig]
+	if info.Signo == 0 {
+		info.Signo = int32(sig)
+	}
+	return info, true
+}
+
+// deliverSignals runs before the task returns to user mode: it finishes a
+// system call an interruption cut short and delivers pending signals.
+func (t *Task) deliverSignals() {
+	r := t.ctx.Regs()
+	restart := r.RAX == errnoRet(linux.ERESTARTSYS)
+	for !t.exiting.Load() {
+		info, ok := t.dequeue()
+		if !ok {
+			break
+		}
+		sig := int(info.Signo)
+		t.tg.mu.Lock()
+		act := t.tg.actions[sig]
+		if act.Flags&linux.SA_RESETHAND != 0 && act.Handler > linux.SIG_IGN {
+			t.tg.actions[sig] = SigAction{}
+		}
+		t.tg.mu.Unlock()
+		switch {
+		case act.Handler == linux.SIG_IGN:
+			continue
+		case act.Handler == linux.SIG_DFL:
+			switch defaultAction(sig) {
+			case actIgnore, actCont, actStop: // stop arrives with job control (part 2)
+				continue
+			case actCore:
+				t.k.logf("%s[%d]: killed by signal %d at rip %#x (addr %#x)", t.tg.name, t.tid, sig, r.RIP, info.Addr)
+				t.tg.exitGroup(linux.Signaled(sig, true))
+			default:
+				t.tg.exitGroup(linux.Signaled(sig, false))
+			}
+			return
+		}
+		if restart {
+			restart = false
+			if act.Flags&linux.SA_RESTART != 0 {
+				r.RAX = t.origRAX
+				r.RIP -= 2 // re-execute SYSCALL
+			} else {
+				r.RAX = errnoRet(linux.EINTR)
+			}
+		}
+		if err := t.setupFrame(sig, act, info); err != nil {
+			// No room for the frame: Linux kills with SIGSEGV.
+			t.k.logf("%s[%d]: cannot deliver signal %d: bad stack at %#x", t.tg.name, t.tid, sig, r.RSP)
+			t.tg.exitGroup(linux.Signaled(linux.SIGSEGV, true))
+			return
+		}
+	}
+	if restart {
+		// Interrupted by nothing that took a handler (an exit, or a
+		// signal that was ignored): restart the call.
+		r.RAX = t.origRAX
+		r.RIP -= 2
+	}
+}
+
+// The signal frame, as arch/x86/kernel/signal_64.c builds it: pretcode,
+// struct ucontext (uc_flags, uc_link, uc_stack, uc_mcontext = struct
+// sigcontext, uc_sigmask), struct siginfo, then the FXSAVE image.
+const (
+	frUC       = 8
+	frUCStack  = 16
+	frMcontext = 40
+	frSigmask  = 296
+	frUCSize   = 304
+	frInfo     = frUC + frUCSize
+	frSize     = frInfo + 128
+	fpStateLen = 512
+	redZone    = 128
+	scFpstate  = 184 // offset of the fpstate pointer in sigcontext
+	ucFPXState = 0x1 // UC_FP_XSTATE
+)
+
+// setupFrame writes the signal frame and points the registers at the
+// handler.
+func (t *Task) setupFrame(sig int, act SigAction, info linux.SigInfo) error {
+	r := t.ctx.Regs()
+	t.mu.Lock()
+	altSP, altSize, mask := t.altSP, t.altSize, t.sigmask
+	t.mu.Unlock()
+	sp := r.RSP - redZone
+	onAlt := altSize != 0 && r.RSP > altSP && r.RSP <= altSP+altSize
+	if act.Flags&linux.SA_ONSTACK != 0 && altSize != 0 && !onAlt {
+		sp = altSP + altSize
+	}
+	fp := (sp - fpStateLen) &^ 63
+	frame := ((fp - frSize) &^ 15) - 8
+	if err := t.copyOut(fp, t.ctx.FPState()[:]); err != nil {
+		return err
+	}
+	var b [frSize]byte
+	le := binary.LittleEndian
+	le.PutUint64(b[0:], act.Restorer)
+	uc := b[frUC:]
+	le.PutUint64(uc[frUCStack:], altSP)
+	ssFlags := uint32(0)
+	switch {
+	case altSize == 0:
+		ssFlags = linux.SS_DISABLE
+	case onAlt:
+		ssFlags = linux.SS_ONSTACK
+	}
+	le.PutUint32(uc[frUCStack+8:], ssFlags)
+	le.PutUint64(uc[frUCStack+16:], altSize)
+	mc := uc[frMcontext:]
+	for i, v := range [...]uint64{r.R8, r.R9, r.R10, r.R11, r.R12, r.R13, r.R14, r.R15,
+		r.RDI, r.RSI, r.RBP, r.RBX, r.RDX, r.RAX, r.RCX, r.RSP, r.RIP, r.RFLAGS} {
+		le.PutUint64(mc[8*i:], v)
+	}
+	le.PutUint16(mc[144:], 0x33) // cs: __USER_CS
+	le.PutUint16(mc[150:], 0x2b) // ss: __USER_DS
+	le.PutUint64(mc[168:], mask)
+	le.PutUint64(mc[176:], info.Addr)
+	le.PutUint64(mc[scFpstate:], fp)
+	le.PutUint64(uc[frSigmask:], mask)
+	ib := info.Bytes()
+	copy(b[frInfo:], ib[:])
+	if err := t.copyOut(frame, b[:]); err != nil {
+		return err
+	}
+	newMask := mask | uint64(act.Mask)
+	if act.Flags&linux.SA_NODEFER == 0 {
+		newMask |= uint64(linux.SigBit(sig))
+	}
+	t.mu.Lock()
+	t.sigmask = newMask &^ uint64(linux.UnblockableSignals)
+	t.mu.Unlock()
+	r.RSP = frame
+	r.RIP = act.Handler
+	r.RDI = uint64(sig)
+	r.RSI = frame + frInfo
+	r.RDX = frame + frUC
+	r.RAX = 0
+	r.RFLAGS &^= 1<<10 | 1<<8 // DF, TF
+	return nil
+}
+
+// sigreturn restores the context setupFrame saved (rt_sigreturn(2)). The
+// handler's return popped pretcode, so RSP points at the ucontext.
+func (t *Task) sigreturn() error {
+	r := t.ctx.Regs()
+	var uc [frUCSize]byte
+	if err := t.copyIn(r.RSP, uc[:]); err != nil {
+		return err
+	}
+	le := binary.LittleEndian
+	mc := uc[frMcontext:]
+	var v [18]uint64
+	for i := range v {
+		v[i] = le.Uint64(mc[8*i:])
+	}
+	const userFlags = 0xcd5 | 1<<10 | 1<<8 | 1<<18 | 1<<21
+	r.R8, r.R9, r.R10, r.R11, r.R12, r.R13, r.R14, r.R15 = v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]
+	r.RDI, r.RSI, r.RBP, r.RBX, r.RDX, r.RAX, r.RCX, r.RSP = v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15]
+	r.RIP = v[16]
+	r.RFLAGS = r.RFLAGS&^userFlags | v[17]&userFlags
+	if fp := le.Uint64(mc[scFpstate:]); fp != 0 {
+		var fx [fpStateLen]byte
+		if err := t.copyIn(fp, fx[:]); err != nil {
+			return err
+		}
+		fx[26], fx[27] = 0, 0 // MXCSR's reserved bits would fault in FXRSTOR
+		*t.ctx.FPState() = fx
+	}
+	t.mu.Lock()
+	t.sigmask = le.Uint64(uc[frSigmask:]) &^ uint64(linux.UnblockableSignals)
+	t.mu.Unlock()
+	return nil
+}
+
+// exception turns a CPU exception into demand paging or a signal
+// (arch/x86/kernel/traps.c, arch/x86/mm/fault.c).
+func (t *Task) exception(e Exception) {
+	r := t.ctx.Regs()
+	info := linux.SigInfo{}
+	switch e.Vector {
+	case 14: // #PF: bit 0 present, 1 write, 4 instruction fetch
+		write, exec := e.ErrorCode&2 != 0, e.ErrorCode&0x10 != 0
+		err := t.tg.mm.HandleFault(e.CR2, write, exec)
+		if err == nil {
+			return
+		}
+		info = linux.SigInfo{Signo: linux.SIGSEGV, Code: linux.SEGV_MAPERR, Addr: e.CR2}
+		var f *mm.Fault
+		if errors.As(err, &f) {
+			info.Signo, info.Code, info.Addr = int32(f.Signo), f.Code, f.Addr
+		}
+	case 0:
+		info = linux.SigInfo{Signo: linux.SIGFPE, Code: linux.FPE_INTDIV, Addr: r.RIP}
+	case 16, 19:
+		info = linux.SigInfo{Signo: linux.SIGFPE, Code: linux.FPE_FLTINV, Addr: r.RIP}
+	case 6:
+		info = linux.SigInfo{Signo: linux.SIGILL, Code: linux.ILL_ILLOPN, Addr: r.RIP}
+	case 3:
+		info = linux.SigInfo{Signo: linux.SIGTRAP, Code: linux.TRAP_BRKPT, Addr: r.RIP}
+	case 17:
+		info = linux.SigInfo{Signo: linux.SIGBUS, Code: 1, Addr: e.CR2}
+	default: // #GP, #SS, #NP and the rest
+		info = linux.SigInfo{Signo: linux.SIGSEGV, Code: linux.SI_KERNEL}
+	}
+	t.forceSignal(info)
+}

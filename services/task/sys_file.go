@@ -1,0 +1,376 @@
+package task
+
+import (
+	"github.com/aster-cvm/aster/services/abi/linux"
+)
+
+// The file system calls: registers decoded and user memory copied here,
+// semantics in services/vfs.Proc.
+
+func init() {
+	register(0, "read", sysRead, Supported, "")
+	register(1, "write", sysWrite, Supported, "")
+	register(17, "pread64", sysPread64, Supported, "")
+	register(18, "pwrite64", sysPwrite64, Supported, "")
+	register(19, "readv", sysReadv, Supported, "")
+	register(20, "writev", sysWritev, Supported, "")
+	register(2, "open", sysOpen, Supported, "")
+	register(257, "openat", sysOpenat, Supported, "")
+	register(3, "close", sysClose, Supported, "")
+	register(8, "lseek", sysLseek, Supported, "")
+	register(5, "fstat", sysFstat, Supported, "")
+	register(262, "newfstatat", sysNewfstatat, Supported, "")
+	register(4, "stat", sysStat, Supported, "")
+	register(6, "lstat", sysLstat, Supported, "")
+	register(217, "getdents64", sysGetdents64, Supported, "")
+	register(72, "fcntl", sysFcntl, Supported, "")
+	register(16, "ioctl", sysIoctl, Supported, "")
+	register(32, "dup", sysDup, Supported, "")
+	register(33, "dup2", sysDup2, Supported, "")
+	register(292, "dup3", sysDup3, Supported, "")
+	register(79, "getcwd", sysGetcwd, Supported, "")
+	register(80, "chdir", sysChdir, Supported, "")
+	register(81, "fchdir", sysFchdir, Supported, "")
+	register(258, "mkdirat", sysMkdirat, Supported, "")
+	register(83, "mkdir", sysMkdir, Supported, "")
+	register(263, "unlinkat", sysUnlinkat, Supported, "")
+	register(87, "unlink", sysUnlink, Supported, "")
+	register(267, "readlinkat", sysReadlinkat, Supported, "")
+	register(89, "readlink", sysReadlink, Supported, "")
+	register(21, "access", sysAccess, Supported, "")
+	register(269, "faccessat", sysFaccessat, Supported, "")
+	register(439, "faccessat2", sysFaccessat2, Supported, "")
+	register(95, "umask", sysUmask, Supported, "")
+}
+
+const (
+	maxRW   = 1 << 30 // MAX_RW_COUNT-ish: one call moves at most this much
+	pathMax = 4096
+	atFDCWD = -100
+	// atFDCWDArg is AT_FDCWD as a register holds it.
+	atFDCWDArg = uint64(0xffff_ffff_ffff_ff9c)
+)
+
+func (t *Task) path(addr uint64) (string, error) { return t.readString(addr, pathMax) }
+
+// sysRead implements read(2).
+func sysRead(t *Task, a Args) (uint64, error) {
+	n := min(a[2], maxRW)
+	buf := make([]byte, n)
+	got, err := t.tg.files.Read(a.Int(0), buf)
+	if got > 0 {
+		if err := t.copyOut(a[1], buf[:got]); err != nil {
+			return 0, err
+		}
+		return uint64(got), nil
+	}
+	return 0, err
+}
+
+// sysWrite implements write(2).
+func sysWrite(t *Task, a Args) (uint64, error) {
+	n := min(a[2], maxRW)
+	buf := make([]byte, n)
+	if err := t.copyIn(a[1], buf); err != nil {
+		return 0, err
+	}
+	got, err := t.tg.files.Write(a.Int(0), buf)
+	if got > 0 {
+		return uint64(got), nil
+	}
+	return 0, err
+}
+
+// sysPread64 implements pread64(2).
+func sysPread64(t *Task, a Args) (uint64, error) {
+	buf := make([]byte, min(a[2], maxRW))
+	got, err := t.tg.files.Pread64(a.Int(0), buf, int64(a[3]))
+	if got > 0 {
+		return uint64(got), t.copyOut(a[1], buf[:got])
+	}
+	return 0, err
+}
+
+// sysPwrite64 implements pwrite64(2).
+func sysPwrite64(t *Task, a Args) (uint64, error) {
+	buf := make([]byte, min(a[2], maxRW))
+	if err := t.copyIn(a[1], buf); err != nil {
+		return 0, err
+	}
+	got, err := t.tg.files.Pwrite64(a.Int(0), buf, int64(a[3]))
+	if got > 0 {
+		return uint64(got), nil
+	}
+	return 0, err
+}
+
+// iovecs reads an iovec array (UIO_MAXIOV = 1024 entries at most).
+func (t *Task) iovecs(addr, cnt uint64) ([][2]uint64, error) {
+	if cnt > 1024 {
+		return nil, linux.EINVAL
+	}
+	out := make([][2]uint64, cnt)
+	total := uint64(0)
+	for i := range out {
+		base, err := t.readU64(addr + 16*uint64(i))
+		if err != nil {
+			return nil, err
+		}
+		l, err := t.readU64(addr + 16*uint64(i) + 8)
+		if err != nil {
+			return nil, err
+		}
+		if int64(l) < 0 || total+l < total {
+			return nil, linux.EINVAL
+		}
+		total += l
+		out[i] = [2]uint64{base, l}
+	}
+	return out, nil
+}
+
+// sysReadv implements readv(2).
+func sysReadv(t *Task, a Args) (uint64, error) {
+	iov, err := t.iovecs(a[1], a[2])
+	if err != nil {
+		return 0, err
+	}
+	bufs := make([][]byte, len(iov))
+	for i, v := range iov {
+		bufs[i] = make([]byte, min(v[1], maxRW))
+	}
+	got, err := t.tg.files.Readv(a.Int(0), bufs)
+	left := got
+	for i, v := range iov {
+		n := min(left, len(bufs[i]))
+		if n == 0 {
+			break
+		}
+		if err := t.copyOut(v[0], bufs[i][:n]); err != nil {
+			return 0, err
+		}
+		left -= n
+	}
+	if got > 0 {
+		return uint64(got), nil
+	}
+	return 0, err
+}
+
+// sysWritev implements writev(2).
+func sysWritev(t *Task, a Args) (uint64, error) {
+	iov, err := t.iovecs(a[1], a[2])
+	if err != nil {
+		return 0, err
+	}
+	bufs := make([][]byte, len(iov))
+	for i, v := range iov {
+		bufs[i] = make([]byte, min(v[1], maxRW))
+		if err := t.copyIn(v[0], bufs[i]); err != nil {
+			return 0, err
+		}
+	}
+	got, err := t.tg.files.Writev(a.Int(0), bufs)
+	if got > 0 {
+		return uint64(got), nil
+	}
+	return 0, err
+}
+
+// sysOpen implements open(2).
+func sysOpen(t *Task, a Args) (uint64, error) {
+	return openat(t, atFDCWD, a[0], uint32(a[1]), uint32(a[2]))
+}
+
+// sysOpenat implements openat(2).
+func sysOpenat(t *Task, a Args) (uint64, error) {
+	return openat(t, a.Int(0), a[1], uint32(a[2]), uint32(a[3]))
+}
+
+func openat(t *Task, dirfd int32, pathAddr uint64, flags, mode uint32) (uint64, error) {
+	p, err := t.path(pathAddr)
+	if err != nil {
+		return 0, err
+	}
+	fd, err := t.tg.files.Openat(dirfd, p, flags, mode)
+	return uint64(fd), err
+}
+
+// sysClose implements close(2).
+func sysClose(t *Task, a Args) (uint64, error) { return 0, t.tg.files.Close(a.Int(0)) }
+
+// sysLseek implements lseek(2).
+func sysLseek(t *Task, a Args) (uint64, error) {
+	off, err := t.tg.files.Lseek(a.Int(0), int64(a[1]), int(a.Int(2)))
+	return uint64(off), err
+}
+
+func (t *Task) putStat(addr uint64, st linux.Stat, err error) (uint64, error) {
+	if err != nil {
+		return 0, err
+	}
+	var b [linux.SizeofStat]byte
+	st.MarshalBytes(b[:])
+	return 0, t.copyOut(addr, b[:])
+}
+
+// sysFstat implements fstat(2).
+func sysFstat(t *Task, a Args) (uint64, error) {
+	st, err := t.tg.files.Fstat(a.Int(0))
+	return t.putStat(a[1], st, err)
+}
+
+// sysNewfstatat implements newfstatat(2).
+func sysNewfstatat(t *Task, a Args) (uint64, error) {
+	p, err := t.path(a[1])
+	if err != nil {
+		return 0, err
+	}
+	st, err := t.tg.files.Newfstatat(a.Int(0), p, uint32(a[3]))
+	return t.putStat(a[2], st, err)
+}
+
+// sysStat implements stat(2).
+func sysStat(t *Task, a Args) (uint64, error) {
+	p, err := t.path(a[0])
+	if err != nil {
+		return 0, err
+	}
+	st, err := t.tg.files.Stat(p)
+	return t.putStat(a[1], st, err)
+}
+
+// sysLstat implements lstat(2).
+func sysLstat(t *Task, a Args) (uint64, error) {
+	p, err := t.path(a[0])
+	if err != nil {
+		return 0, err
+	}
+	st, err := t.tg.files.Lstat(p)
+	return t.putStat(a[1], st, err)
+}
+
+// sysGetdents64 implements getdents64(2).
+func sysGetdents64(t *Task, a Args) (uint64, error) {
+	b, err := t.tg.files.Getdents64(a.Int(0), int(min(a[2], maxRW)))
+	if err != nil {
+		return 0, err
+	}
+	return uint64(len(b)), t.copyOut(a[1], b)
+}
+
+// sysFcntl implements fcntl(2).
+func sysFcntl(t *Task, a Args) (uint64, error) {
+	return t.tg.files.Fcntl(a.Int(0), a.Int(1), a[2])
+}
+
+// userIO gives vfs ioctl handlers access to the caller's memory.
+type userIO struct{ t *Task }
+
+func (u userIO) CopyIn(addr uint64, dst []byte) error  { return u.t.copyIn(addr, dst) }
+func (u userIO) CopyOut(addr uint64, src []byte) error { return u.t.copyOut(addr, src) }
+
+// sysIoctl implements ioctl(2).
+func sysIoctl(t *Task, a Args) (uint64, error) {
+	return t.tg.files.Ioctl(userIO{t}, a.Int(0), uint32(a[1]), a[2])
+}
+
+func sysDup(t *Task, a Args) (uint64, error) {
+	fd, err := t.tg.files.Dup(a.Int(0))
+	return uint64(fd), err
+}
+
+func sysDup2(t *Task, a Args) (uint64, error) {
+	fd, err := t.tg.files.Dup2(a.Int(0), a.Int(1))
+	return uint64(fd), err
+}
+
+func sysDup3(t *Task, a Args) (uint64, error) {
+	fd, err := t.tg.files.Dup3(a.Int(0), a.Int(1), uint32(a[2]))
+	return uint64(fd), err
+}
+
+// sysGetcwd implements getcwd(2): the length including the NUL.
+func sysGetcwd(t *Task, a Args) (uint64, error) {
+	cwd, err := t.tg.files.Getcwd()
+	if err != nil {
+		return 0, err
+	}
+	b := append([]byte(cwd), 0)
+	if uint64(len(b)) > a[1] {
+		return 0, linux.ERANGE
+	}
+	return uint64(len(b)), t.copyOut(a[0], b)
+}
+
+func sysChdir(t *Task, a Args) (uint64, error) {
+	p, err := t.path(a[0])
+	if err != nil {
+		return 0, err
+	}
+	return 0, t.tg.files.Chdir(p)
+}
+
+func sysFchdir(t *Task, a Args) (uint64, error) { return 0, t.tg.files.Fchdir(a.Int(0)) }
+
+func sysMkdirat(t *Task, a Args) (uint64, error) {
+	p, err := t.path(a[1])
+	if err != nil {
+		return 0, err
+	}
+	return 0, t.tg.files.Mkdirat(a.Int(0), p, uint32(a[2]))
+}
+
+func sysMkdir(t *Task, a Args) (uint64, error) {
+	return sysMkdirat(t, Args{atFDCWDArg, a[0], a[1]})
+}
+
+func sysUnlinkat(t *Task, a Args) (uint64, error) {
+	p, err := t.path(a[1])
+	if err != nil {
+		return 0, err
+	}
+	return 0, t.tg.files.Unlinkat(a.Int(0), p, uint32(a[2]))
+}
+
+func sysUnlink(t *Task, a Args) (uint64, error) {
+	return sysUnlinkat(t, Args{atFDCWDArg, a[0], 0})
+}
+
+func sysReadlinkat(t *Task, a Args) (uint64, error) {
+	p, err := t.path(a[1])
+	if err != nil {
+		return 0, err
+	}
+	target, err := t.tg.files.Readlinkat(a.Int(0), p)
+	if err != nil {
+		return 0, err
+	}
+	if int64(a[3]) <= 0 {
+		return 0, linux.EINVAL
+	}
+	b := []byte(target)[:min(uint64(len(target)), a[3])]
+	return uint64(len(b)), t.copyOut(a[2], b)
+}
+
+func sysReadlink(t *Task, a Args) (uint64, error) {
+	return sysReadlinkat(t, Args{atFDCWDArg, a[0], a[1], a[2]})
+}
+
+func sysFaccessat2(t *Task, a Args) (uint64, error) {
+	p, err := t.path(a[1])
+	if err != nil {
+		return 0, err
+	}
+	return 0, t.tg.files.Faccessat2(a.Int(0), p, uint32(a[2]), uint32(a[3]))
+}
+
+func sysFaccessat(t *Task, a Args) (uint64, error) {
+	return sysFaccessat2(t, Args{a[0], a[1], a[2], 0})
+}
+
+func sysAccess(t *Task, a Args) (uint64, error) {
+	return sysFaccessat2(t, Args{atFDCWDArg, a[0], a[1], 0})
+}
+
+func sysUmask(t *Task, a Args) (uint64, error) { return uint64(t.tg.files.Umask(uint32(a[0]) & 0o777)), nil }

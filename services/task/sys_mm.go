@@ -1,0 +1,53 @@
+package task
+
+import (
+	"github.com/aster-cvm/aster/services/abi/linux"
+	"github.com/aster-cvm/aster/services/mm"
+)
+
+func init() {
+	register(9, "mmap", sysMmap, Partial, "anonymous memory and private file mappings; see services/mm")
+	register(11, "munmap", sysMunmap, Supported, "")
+	register(10, "mprotect", sysMprotect, Supported, "")
+	register(12, "brk", sysBrk, Supported, "")
+	register(28, "madvise", sysMadvise, Partial, "accepted; pages are not given back yet")
+}
+
+// sysMmap implements mmap(2). File mappings go through the descriptor's
+// file when it can be mapped (services/vfs).
+func sysMmap(t *Task, a Args) (uint64, error) {
+	o := mm.MmapOpts{Addr: a[0], Length: a[1], Prot: mm.Prot(a[2]), Flags: uint32(a[3]), Offset: a[5]}
+	if o.Flags&linux.MAP_ANONYMOUS == 0 {
+		f, err := t.tg.files.FDs.Get(a.Int(4))
+		if err != nil {
+			return 0, err
+		}
+		defer f.DecRef()
+		mf, ok := f.Impl().(mm.File)
+		if !ok {
+			return 0, linux.ENODEV
+		}
+		o.File = mf
+	}
+	return t.tg.mm.Mmap(o)
+}
+
+// sysMunmap implements munmap(2).
+func sysMunmap(t *Task, a Args) (uint64, error) { return 0, t.tg.mm.Munmap(a[0], a[1]) }
+
+// sysMprotect implements mprotect(2).
+func sysMprotect(t *Task, a Args) (uint64, error) {
+	return 0, t.tg.mm.Mprotect(a[0], a[1], mm.Prot(a[2]))
+}
+
+// sysBrk implements brk(2): it returns the new break, or the old one when
+// the request fails.
+func sysBrk(t *Task, a Args) (uint64, error) { return t.tg.mm.Brk(a[0]), nil }
+
+// sysMadvise implements madvise(2) as advice only.
+func sysMadvise(t *Task, a Args) (uint64, error) {
+	if a[0]%mm.PageSize != 0 {
+		return 0, linux.EINVAL
+	}
+	return 0, nil
+}

@@ -1,0 +1,170 @@
+package task
+
+import (
+	"runtime"
+
+	"github.com/aster-cvm/aster/services/abi/linux"
+)
+
+func init() {
+	register(60, "exit", sysExit, Supported, "")
+	register(231, "exit_group", sysExitGroup, Supported, "")
+	register(186, "gettid", func(t *Task, _ Args) (uint64, error) { return uint64(t.tid), nil }, Supported, "")
+	register(39, "getpid", func(t *Task, _ Args) (uint64, error) { return uint64(t.tg.tgid), nil }, Supported, "")
+	register(110, "getppid", func(*Task, Args) (uint64, error) { return 0, nil }, Partial, "no parent processes yet (part 2)")
+	for _, c := range []struct {
+		nr   uint64
+		name string
+	}{{102, "getuid"}, {104, "getgid"}, {107, "geteuid"}, {108, "getegid"}} {
+		register(c.nr, c.name, func(*Task, Args) (uint64, error) { return 0, nil }, Partial, "everything runs as root")
+	}
+	register(218, "set_tid_address", sysSetTidAddress, Supported, "")
+	register(158, "arch_prctl", sysArchPrctl, Partial, "ARCH_SET_FS/GET_FS only")
+	register(273, "set_robust_list", sysSetRobustList, Partial, "recorded; not walked at exit yet")
+	register(24, "sched_yield", func(*Task, Args) (uint64, error) { runtime.Gosched(); return 0, nil }, Supported, "")
+	register(204, "sched_getaffinity", sysSchedGetaffinity, Supported, "one CPU")
+	register(56, "clone", sysClone, Partial, "threads only; fork arrives with part 2")
+	register(157, "prctl", sysPrctl, Partial, "PR_SET_NAME/PR_GET_NAME")
+	register(334, "rseq", func(*Task, Args) (uint64, error) { return 0, linux.ENOSYS }, Partial, "not supported: libc falls back")
+}
+
+// sysExit implements exit(2): only the calling thread ends.
+func sysExit(t *Task, a Args) (uint64, error) {
+	t.tg.mu.Lock()
+	last := len(t.tg.tasks) == 1
+	t.tg.mu.Unlock()
+	if last {
+		t.tg.exitGroup(linux.Exited(int(a.Int(0))))
+	}
+	t.exiting.Store(true)
+	return 0, errNoReturn
+}
+
+// sysExitGroup implements exit_group(2).
+func sysExitGroup(t *Task, a Args) (uint64, error) {
+	t.tg.exitGroup(linux.Exited(int(a.Int(0))))
+	return 0, errNoReturn
+}
+
+// sysSetTidAddress implements set_tid_address(2).
+func sysSetTidAddress(t *Task, a Args) (uint64, error) {
+	t.clearTID = a[0]
+	return uint64(t.tid), nil
+}
+
+// sysArchPrctl implements arch_prctl(2) for the FS base (TLS).
+func sysArchPrctl(t *Task, a Args) (uint64, error) {
+	const setFS, getFS = 0x1002, 0x1003
+	switch a[0] {
+	case setFS:
+		if a[1] >= 1<<47 {
+			return 0, linux.EPERM
+		}
+		t.ctx.Regs().FSBase = a[1]
+		return 0, nil
+	case getFS:
+		return 0, t.writeU64(a[1], t.ctx.Regs().FSBase)
+	}
+	return 0, linux.EINVAL
+}
+
+// sysSetRobustList implements set_robust_list(2).
+func sysSetRobustList(t *Task, a Args) (uint64, error) {
+	if a[1] != 24 { // sizeof(struct robust_list_head)
+		return 0, linux.EINVAL
+	}
+	t.robust = a[0]
+	return 0, nil
+}
+
+// sysSchedGetaffinity implements sched_getaffinity(2): one CPU.
+func sysSchedGetaffinity(t *Task, a Args) (uint64, error) {
+	size := a[1]
+	if size < 8 || size%8 != 0 {
+		return 0, linux.EINVAL
+	}
+	return 8, t.writeU64(a[2], 1)
+}
+
+// sysPrctl implements prctl(2)'s thread-name options.
+func sysPrctl(t *Task, a Args) (uint64, error) {
+	const setName, getName = 15, 16
+	switch a[0] {
+	case setName:
+		s, err := t.readString(a[1], 16)
+		if err != nil && err != linux.ENAMETOOLONG {
+			return 0, err
+		}
+		t.tg.mu.Lock()
+		t.tg.name = s
+		t.tg.mu.Unlock()
+		return 0, nil
+	case getName:
+		t.tg.mu.Lock()
+		name := t.tg.name
+		t.tg.mu.Unlock()
+		var b [16]byte
+		copy(b[:15], name)
+		return 0, t.copyOut(a[1], b[:])
+	}
+	return 0, linux.EINVAL
+}
+
+// Clone flags (include/uapi/linux/sched.h).
+const (
+	cloneVM            = 0x100
+	cloneFS            = 0x200
+	cloneFiles         = 0x400
+	cloneSighand       = 0x800
+	cloneThread        = 0x10000
+	cloneSettls        = 0x80000
+	cloneParentSettid  = 0x100000
+	cloneChildCleartid = 0x200000
+	cloneChildSettid   = 0x1000000
+)
+
+// sysClone implements clone(2) for threads (CLONE_VM|CLONE_SIGHAND|
+// CLONE_THREAD, as pthread_create and the Go runtime call it).
+func sysClone(t *Task, a Args) (uint64, error) {
+	flags, stack, ptid, ctid, tls := a[0], a[1], a[2], a[3], a[4]
+	const need = cloneVM | cloneSighand | cloneThread
+	if flags&need != need {
+		return 0, linux.ENOSYS // processes arrive with Linux ABI part 2
+	}
+	t.tg.mu.Lock()
+	exiting := t.tg.exiting
+	t.tg.mu.Unlock()
+	if exiting {
+		return 0, linux.EAGAIN
+	}
+	ctx := t.k.Platform.NewContext(t.tg.mm.AddressSpace())
+	*ctx.Regs() = *t.ctx.Regs()
+	*ctx.FPState() = *t.ctx.FPState()
+	c := t.k.newTask(t.tg, ctx)
+	r := ctx.Regs()
+	r.RAX = 0
+	if stack != 0 {
+		r.RSP = stack
+	}
+	if flags&cloneSettls != 0 {
+		r.FSBase = tls
+	}
+	t.mu.Lock()
+	c.sigmask = t.sigmask
+	t.mu.Unlock()
+	if flags&cloneParentSettid != 0 {
+		if err := t.writeU32(ptid, uint32(c.tid)); err != nil {
+			return 0, err
+		}
+	}
+	if flags&cloneChildSettid != 0 {
+		if err := t.writeU32(ctid, uint32(c.tid)); err != nil {
+			return 0, err
+		}
+	}
+	if flags&cloneChildCleartid != 0 {
+		c.clearTID = ctid
+	}
+	c.Start()
+	return uint64(c.tid), nil
+}

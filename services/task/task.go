@@ -1,0 +1,219 @@
+package task
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"github.com/aster-cvm/aster/services/abi/linux"
+	"github.com/aster-cvm/aster/services/mm"
+	"github.com/aster-cvm/aster/services/vfs"
+)
+
+// Kernel holds every process and what they share.
+type Kernel struct {
+	// Platform makes address spaces and thread contexts.
+	Platform Platform
+	// VFS is the file-system namespace processes start in.
+	VFS *vfs.VFS
+	// Log receives kernel messages (unknown system calls, fatal signals).
+	Log io.Writer
+	// Hostname is what uname(2) reports.
+	Hostname string
+
+	futexes futexTable
+
+	mu       sync.Mutex
+	tasks    map[int32]*Task
+	nextTID  int32
+	unknown  map[uint64]bool // system calls already logged as missing
+	bootTime int64           // nanoseconds, for sysinfo uptime
+}
+
+// NewKernel returns a kernel with no processes.
+func NewKernel(p Platform, v *vfs.VFS, log io.Writer) *Kernel {
+	return &Kernel{Platform: p, VFS: v, Log: log, Hostname: "aster", tasks: map[int32]*Task{}, nextTID: 1, unknown: map[uint64]bool{}, bootTime: monotonic()}
+}
+
+func (k *Kernel) logf(format string, args ...any) {
+	if k.Log != nil {
+		fmt.Fprintf(k.Log, "aster: "+format+"\n", args...)
+	}
+}
+
+// ThreadGroup is a process: tasks sharing memory, files and signal
+// handlers.
+type ThreadGroup struct {
+	k     *Kernel
+	tgid  int32
+	mm    *mm.MM
+	files *vfs.Proc
+
+	mu         sync.Mutex
+	tasks      map[int32]*Task
+	actions    [linux.NSIG + 1]SigAction
+	exiting    bool
+	exitStatus linux.WaitStatus
+	name       string
+	nofile     uint64
+	done       chan struct{}
+}
+
+// Task is a thread.
+type Task struct {
+	k   *Kernel
+	tg  *ThreadGroup
+	tid int32
+	ctx Context
+
+	// origRAX is the system call number being served, for restarts.
+	origRAX uint64
+
+	mu       sync.Mutex
+	sigmask  uint64
+	pending  uint64
+	info     [linux.NSIG + 1]linux.SigInfo // for pending signals
+	altSP    uint64
+	altSize  uint64
+	clearTID uint64
+	robust   uint64
+
+	// interrupt has a token while a signal or an exit waits for the task:
+	// blocking system calls select on it.
+	interrupt chan struct{}
+	exiting   atomic.Bool
+}
+
+// TGID returns the process ID.
+func (tg *ThreadGroup) TGID() int32 { return tg.tgid }
+
+// Wait blocks until every task of the group exited and returns how.
+func (tg *ThreadGroup) Wait() linux.WaitStatus {
+	<-tg.done
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	return tg.exitStatus
+}
+
+// MM returns the process's memory map.
+func (tg *ThreadGroup) MM() *mm.MM { return tg.mm }
+
+// Files returns the process's file-system view.
+func (tg *ThreadGroup) Files() *vfs.Proc { return tg.files }
+
+// NewProcess creates a process with one task whose registers the caller
+// sets (Entry) before Start. The memory map is empty.
+func (k *Kernel) NewProcess(name string, files *vfs.Proc) (*ThreadGroup, *Task, error) {
+	as, err := k.Platform.NewAddressSpace()
+	if err != nil {
+		return nil, nil, linux.ENOMEM
+	}
+	tg := &ThreadGroup{k: k, mm: mm.New(as), files: files, tasks: map[int32]*Task{}, name: name, nofile: 1024, done: make(chan struct{})}
+	t := k.newTask(tg, k.Platform.NewContext(as))
+	tg.tgid = t.tid
+	return tg, t, nil
+}
+
+func (k *Kernel) newTask(tg *ThreadGroup, ctx Context) *Task {
+	t := &Task{k: k, tg: tg, ctx: ctx, interrupt: make(chan struct{}, 1)}
+	k.mu.Lock()
+	t.tid = k.nextTID
+	k.nextTID++
+	k.tasks[t.tid] = t
+	k.mu.Unlock()
+	tg.mu.Lock()
+	tg.tasks[t.tid] = t
+	tg.mu.Unlock()
+	return t
+}
+
+// Regs returns the task's registers (to set the entry point before Start).
+func (t *Task) Regs() *Regs { return t.ctx.Regs() }
+
+// TID returns the thread ID.
+func (t *Task) TID() int32 { return t.tid }
+
+// Start runs the task on its own goroutine.
+func (t *Task) Start() { go t.run() }
+
+// run is the task's life: run user code, serve what comes back.
+func (t *Task) run() {
+	defer t.exit()
+	for !t.exiting.Load() {
+		switch t.ctx.Run() {
+		case ExitSyscall:
+			t.syscall()
+		case ExitException:
+			t.exception(t.ctx.Exception())
+		case ExitKicked:
+		}
+		t.deliverSignals()
+	}
+}
+
+// kick interrupts the task wherever it is: a blocking system call returns,
+// user code stops at the next interrupt.
+func (t *Task) kick() {
+	select {
+	case t.interrupt <- struct{}{}:
+	default:
+	}
+	t.ctx.Kick()
+}
+
+// exitGroup ends every task of the group with status (exit_group(2), or
+// a fatal signal).
+func (tg *ThreadGroup) exitGroup(status linux.WaitStatus) {
+	tg.mu.Lock()
+	if tg.exiting {
+		tg.mu.Unlock()
+		return
+	}
+	tg.exiting = true
+	tg.exitStatus = status
+	tasks := make([]*Task, 0, len(tg.tasks))
+	for _, t := range tg.tasks {
+		tasks = append(tasks, t)
+	}
+	tg.mu.Unlock()
+	for _, t := range tasks {
+		t.exiting.Store(true)
+		t.kick()
+	}
+}
+
+// exit retires the task; the last one out ends the process.
+func (t *Task) exit() {
+	t.exiting.Store(true)
+	if t.clearTID != 0 {
+		// set_tid_address(2) / CLONE_CHILD_CLEARTID: zero the word and
+		// wake one waiter, so pthread_join and Go's exitThread work.
+		var zero [4]byte
+		if _, err := t.tg.mm.CopyOut(t.clearTID, zero[:]); err == nil {
+			t.k.futexes.wake(t.tg.mm, t.clearTID, 1, ^uint32(0))
+		}
+	}
+	t.k.mu.Lock()
+	delete(t.k.tasks, t.tid)
+	t.k.mu.Unlock()
+	tg := t.tg
+	tg.mu.Lock()
+	delete(tg.tasks, t.tid)
+	last := len(tg.tasks) == 0
+	tg.mu.Unlock()
+	if last {
+		if tg.files != nil && tg.files.FDs != nil {
+			tg.files.FDs.CloseAll()
+		}
+		t.k.Platform.Release(tg.mm.AddressSpace())
+		close(tg.done)
+	}
+}
+
+// findTask returns a task by thread ID.
+func (k *Kernel) findTask(tid int32) *Task {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.tasks[tid]
+}
