@@ -373,4 +373,6 @@ func sysAccess(t *Task, a Args) (uint64, error) {
 	return sysFaccessat2(t, Args{atFDCWDArg, a[0], a[1], 0})
 }
 
-func sysUmask(t *Task, a Args) (uint64, error) { return uint64(t.tg.files.Umask(uint32(a[0]) & 0o777)), nil }
+func sysUmask(t *Task, a Args) (uint64, error) {
+	return uint64(t.tg.files.Umask(uint32(a[0]) & 0o777)), nil
+}
