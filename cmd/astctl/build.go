@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -74,9 +73,7 @@ func runBuild(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	if buildFlags.json {
-		enc := json.NewEncoder(cmd.OutOrStdout())
-		enc.SetIndent("", "  ")
-		return enc.Encode(m)
+		return writeJSON(cmd.OutOrStdout(), m)
 	}
 	return nil
 }

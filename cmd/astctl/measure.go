@@ -5,12 +5,8 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 	"runtime/debug"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -70,22 +66,6 @@ func newReference(platform string) *reference.Document {
 	}
 }
 
-// writeJSON writes v as indented JSON.
-func writeJSON(w io.Writer, v any) error {
-	e := json.NewEncoder(w)
-	e.SetIndent("", "  ")
-	return e.Encode(v)
-}
-
-// readInput reads a file named by flag; errors are bad input.
-func readInput(flag, path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, badInput(fmt.Errorf("--%s: %w", flag, err))
-	}
-	return b, nil
-}
-
 // fileRecord describes an input file in a reference-values document.
 func fileRecord(path string, data []byte) map[string]any {
 	s256 := sha256.Sum256(data)
@@ -123,13 +103,4 @@ func hexOrBase64(d []byte, format string) (string, error) {
 		return base64.StdEncoding.EncodeToString(d), nil
 	}
 	return "", badInput(fmt.Errorf("--output-format %q: want hex or base64", format))
-}
-
-// decodeHex decodes a hex flag value.
-func decodeHex(flag, s string) ([]byte, error) {
-	b, err := hex.DecodeString(strings.TrimPrefix(strings.ToLower(s), "0x"))
-	if err != nil {
-		return nil, badInput(fmt.Errorf("--%s: %w", flag, err))
-	}
-	return b, nil
 }

@@ -151,7 +151,11 @@ func runVerify(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return badInput(err)
 	}
-	pol, err := buildPolicy(typ)
+	ref, err := readReference(typ)
+	if err != nil {
+		return badInput(err)
+	}
+	pol, err := buildPolicy(typ, ref)
 	if err != nil {
 		return badInput(err)
 	}
@@ -161,7 +165,7 @@ func runVerify(cmd *cobra.Command, args []string) error {
 	var res *attest.Result
 	switch typ {
 	case attest.TypeTDX:
-		res, err = verifyTDX(ctx, evidence, at, fetcher)
+		res, err = verifyTDX(ctx, evidence, at, fetcher, ref)
 	case attest.TypeSNP:
 		res, err = verifySNP(ctx, evidence, at, fetcher)
 	case attest.TypeTPM:
@@ -170,17 +174,12 @@ func runVerify(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return badInput(err)
 	}
-	if err := checkReferenceEvents(res, typ); err != nil {
-		return badInput(err)
-	}
 	pol.Evaluate(res)
 	res.Finish()
 
 	out := cmd.OutOrStdout()
 	if v.json {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
+		if err := writeJSON(out, res); err != nil {
 			return failed(err)
 		}
 	} else {
@@ -205,17 +204,26 @@ func detectType(raw []byte, forced string) (attest.Type, []byte, error) {
 	return "", nil, fmt.Errorf("--type %q: want tdx, snp or tpm", forced)
 }
 
-// buildPolicy layers the reference document, the policy file and the
-// flags, in that order.
-func buildPolicy(typ attest.Type) (*policy.Policy, error) {
+// readReference reads the --reference document, if any.
+func readReference(typ attest.Type) (*reference.Document, error) {
+	if verifyFlags.referenceFile == "" {
+		return nil, nil
+	}
+	d, err := reference.Read(verifyFlags.referenceFile)
+	if err != nil {
+		return nil, fmt.Errorf("--reference: %w", err)
+	}
+	return d, nil
+}
+
+// buildPolicy layers the reference document (nil if none), the policy
+// file and the flags, in that order.
+func buildPolicy(typ attest.Type, ref *reference.Document) (*policy.Policy, error) {
 	v := &verifyFlags
 	p := &policy.Policy{}
-	if v.referenceFile != "" {
-		d, err := reference.Read(v.referenceFile)
-		if err != nil {
-			return nil, fmt.Errorf("--reference: %w", err)
-		}
-		if p, err = policy.FromReference(d, typ); err != nil {
+	if ref != nil {
+		var err error
+		if p, err = policy.FromReference(ref, typ); err != nil {
 			return nil, fmt.Errorf("--reference: %w", err)
 		}
 	}
@@ -300,7 +308,7 @@ func parseTCBParts(s string) (*attest.TCBParts, error) {
 	return t, nil
 }
 
-func verifyTDX(ctx context.Context, raw []byte, at time.Time, f *collateral.Fetcher) (*attest.Result, error) {
+func verifyTDX(ctx context.Context, raw []byte, at time.Time, f *collateral.Fetcher, ref *reference.Document) (*attest.Result, error) {
 	v := &verifyFlags
 	o := tdx.Options{At: at, NoCollateral: v.noCollateral}
 	for _, p := range v.trustedRoots {
@@ -331,7 +339,11 @@ func verifyTDX(ctx context.Context, raw []byte, at time.Time, f *collateral.Fetc
 		}
 		o.CCEL = b
 	}
-	return tdx.Verify(ctx, raw, o)
+	res, err := tdx.Verify(ctx, raw, o)
+	if err != nil || o.CCEL == nil {
+		return res, err
+	}
+	return res, checkReferenceEvents(res, o.CCEL, ref)
 }
 
 func verifySNP(ctx context.Context, raw []byte, at time.Time, f *collateral.Fetcher) (*attest.Result, error) {
@@ -395,17 +407,12 @@ func readPEMCerts(path string) ([]*x509.Certificate, error) {
 
 // checkReferenceEvents compares a CCEL with the reference document's
 // expected RTMR events, when both are given.
-func checkReferenceEvents(res *attest.Result, typ attest.Type) error {
-	v := &verifyFlags
-	if typ != attest.TypeTDX || v.ccel == "" || v.referenceFile == "" {
+func checkReferenceEvents(res *attest.Result, ccel []byte, ref *reference.Document) error {
+	if ref == nil {
 		return nil
 	}
-	d, err := reference.Read(v.referenceFile)
-	if err != nil {
-		return err
-	}
 	var want []tdx.ExpectedEvent
-	for _, e := range d.Events {
+	for _, e := range ref.Events {
 		if e.RegisterKind == "rtmr" {
 			want = append(want, tdx.ExpectedEvent{Register: e.Register, Type: e.Type, Digest: e.Digest, Description: e.Description})
 		}
@@ -413,9 +420,5 @@ func checkReferenceEvents(res *attest.Result, typ attest.Type) error {
 	if len(want) == 0 {
 		return nil
 	}
-	log, err := os.ReadFile(v.ccel)
-	if err != nil {
-		return err
-	}
-	return tdx.CheckEvents(res, log, want)
+	return tdx.CheckEvents(res, ccel, want)
 }
