@@ -208,19 +208,29 @@ func (m *MM) freeLocked(addr, length uint64) bool {
 	return i == len(m.vmas) || addr+length <= m.vmas[i].startGap()
 }
 
+// gapLocked returns the free gap before m.vmas[i] (after the last VMA
+// when i == len(m.vmas)), its guard gap excluded, clipped to [low, high).
+// The result may be empty (end <= start).
+//
+// Preconditions: m.mu is held.
+func (m *MM) gapLocked(i int, low, high uint64) (start, end uint64) {
+	start, end = low, high
+	if i > 0 {
+		start = max(start, m.vmas[i-1].End)
+	}
+	if i < len(m.vmas) {
+		end = min(end, m.vmas[i].startGap())
+	}
+	return start, end
+}
+
 // topDownLocked finds the highest free range of length bytes in [low, high)
 // (unmapped_area_topdown, mm/mmap.c).
 //
 // Preconditions: m.mu is held.
 func (m *MM) topDownLocked(length, low, high uint64) (uint64, bool) {
 	for i := len(m.vmas); i >= 0; i-- {
-		gapStart, gapEnd := low, high
-		if i > 0 {
-			gapStart = max(gapStart, m.vmas[i-1].End)
-		}
-		if i < len(m.vmas) {
-			gapEnd = min(gapEnd, m.vmas[i].startGap())
-		}
+		gapStart, gapEnd := m.gapLocked(i, low, high)
 		if gapEnd > gapStart && gapEnd-gapStart >= length {
 			return gapEnd - length, true
 		}
@@ -237,13 +247,7 @@ func (m *MM) topDownLocked(length, low, high uint64) (uint64, bool) {
 // Preconditions: m.mu is held.
 func (m *MM) bottomUpLocked(length, low, high uint64) (uint64, bool) {
 	for i := 0; i <= len(m.vmas); i++ {
-		gapStart, gapEnd := low, high
-		if i > 0 {
-			gapStart = max(gapStart, m.vmas[i-1].End)
-		}
-		if i < len(m.vmas) {
-			gapEnd = min(gapEnd, m.vmas[i].startGap())
-		}
+		gapStart, gapEnd := m.gapLocked(i, low, high)
 		if gapEnd > gapStart && gapEnd-gapStart >= length {
 			return gapStart, true
 		}
