@@ -15,17 +15,26 @@ func (p *Proc) Getcwd() (string, error) {
 	return p.VFS.pathOf(root, cwd), nil
 }
 
+// dirAt resolves path to a directory, for chdir and chroot.
+func (p *Proc) dirAt(path string) (Location, error) {
+	t, err := p.lookupAt(linux.AT_FDCWD, path, 0, true)
+	if err != nil {
+		return Location{}, err
+	}
+	if t.loc.d.fileType() != linux.S_IFDIR {
+		return Location{}, linux.ENOTDIR
+	}
+	return t.loc, nil
+}
+
 // Chdir implements chdir(2).
 func (p *Proc) Chdir(path string) error {
-	t, err := p.lookupAt(linux.AT_FDCWD, path, 0, true)
+	l, err := p.dirAt(path)
 	if err != nil {
 		return err
 	}
-	if t.loc.d.fileType() != linux.S_IFDIR {
-		return linux.ENOTDIR
-	}
 	p.FS.mu.Lock()
-	p.FS.cwd = t.loc
+	p.FS.cwd = l
 	p.FS.mu.Unlock()
 	return nil
 }
@@ -48,15 +57,12 @@ func (p *Proc) Fchdir(fd int32) error {
 
 // Chroot implements chroot(2) (for root; the working directory stays).
 func (p *Proc) Chroot(path string) error {
-	t, err := p.lookupAt(linux.AT_FDCWD, path, 0, true)
+	l, err := p.dirAt(path)
 	if err != nil {
 		return err
 	}
-	if t.loc.d.fileType() != linux.S_IFDIR {
-		return linux.ENOTDIR
-	}
 	p.FS.mu.Lock()
-	p.FS.root = t.loc
+	p.FS.root = l
 	p.FS.mu.Unlock()
 	return nil
 }

@@ -18,6 +18,10 @@ func createParent(s *start, path string, dir bool) (Location, string, error) {
 	if pp.kind != lastNorm {
 		return Location{}, "", linux.EEXIST
 	}
+	// Nothing is created in a removed directory (IS_DEADDIR).
+	if pp.dir.d.dead {
+		return Location{}, "", linux.ENOENT
+	}
 	if _, err := s.r.step(pp.dir, pp.name); err == nil {
 		return Location{}, "", linux.EEXIST
 	} else if err != linux.ENOENT {
@@ -120,15 +124,11 @@ func (p *Proc) Linkat(olddirfd int32, oldpath string, newdirfd int32, newpath st
 	if flags&^(linux.AT_SYMLINK_FOLLOW|linux.AT_EMPTY_PATH) != 0 {
 		return linux.EINVAL
 	}
-	so, err := p.startAt(olddirfd, oldpath, flags&linux.AT_EMPTY_PATH != 0)
+	so, sn, err := p.startPair(olddirfd, oldpath, flags&linux.AT_EMPTY_PATH != 0, newdirfd, newpath)
 	if err != nil {
 		return err
 	}
 	defer so.release()
-	sn, err := p.startAt(newdirfd, newpath, false)
-	if err != nil {
-		return err
-	}
 	defer sn.release()
 	p.VFS.mu.Lock()
 	defer p.VFS.mu.Unlock()
@@ -163,6 +163,20 @@ func (p *Proc) Linkat(olddirfd int32, oldpath string, newdirfd int32, newpath st
 	}
 	parent.d.insert(name, old.d.inode)
 	return nil
+}
+
+// startPair prepares the two paths of link and rename calls.
+func (p *Proc) startPair(olddirfd int32, oldpath string, oldEmptyOK bool, newdirfd int32, newpath string) (*start, *start, error) {
+	so, err := p.startAt(olddirfd, oldpath, oldEmptyOK)
+	if err != nil {
+		return nil, nil, err
+	}
+	sn, err := p.startAt(newdirfd, newpath, false)
+	if err != nil {
+		so.release()
+		return nil, nil, err
+	}
+	return so, sn, nil
 }
 
 // isMountBusy reports whether l is a mount point or the root of a mount
@@ -247,15 +261,11 @@ func (p *Proc) Renameat2(olddirfd int32, oldpath string, newdirfd int32, newpath
 	if flags&^(noreplace|exchange) != 0 || flags&(noreplace|exchange) == noreplace|exchange {
 		return linux.EINVAL
 	}
-	so, err := p.startAt(olddirfd, oldpath, false)
+	so, sn, err := p.startPair(olddirfd, oldpath, false, newdirfd, newpath)
 	if err != nil {
 		return err
 	}
 	defer so.release()
-	sn, err := p.startAt(newdirfd, newpath, false)
-	if err != nil {
-		return err
-	}
 	defer sn.release()
 	p.VFS.mu.Lock()
 	defer p.VFS.mu.Unlock()

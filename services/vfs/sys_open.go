@@ -94,6 +94,9 @@ func (p *Proc) openCreate(s *start, path string, flags, perm uint32) (Location, 
 		}
 		l, err := r.step(pp.dir, pp.name)
 		if err == linux.ENOENT {
+			if pp.dir.d.dead {
+				return Location{}, false, linux.ENOENT
+			}
 			dir, ok := pp.dir.d.inode.(Dir)
 			if !ok {
 				return Location{}, false, linux.ENOTDIR

@@ -574,6 +574,9 @@ func TestCwdChrootUmask(t *testing.T) {
 	must(t, p.Unlinkat(linux.AT_FDCWD, "/in", linux.AT_REMOVEDIR))
 	_, err = p.Getcwd()
 	wantErr(t, "getcwd of a removed dir", err, linux.ENOENT)
+	wantErr(t, "mkdir in a removed dir", p.Mkdirat(linux.AT_FDCWD, "x", 0o755), linux.ENOENT)
+	_, err = p.Open("y", linux.O_CREAT|linux.O_RDWR, 0o644)
+	wantErr(t, "create in a removed dir", err, linux.ENOENT)
 	if old := p.Umask(0o077); old != 0o022 {
 		t.Fatalf("umask %o", old)
 	}
