@@ -10,7 +10,9 @@ func init() {
 	register(11, "munmap", sysMunmap, Supported, "")
 	register(10, "mprotect", sysMprotect, Supported, "")
 	register(12, "brk", sysBrk, Supported, "")
-	register(28, "madvise", sysMadvise, Partial, "accepted; pages are not given back yet")
+	register(28, "madvise", sysMadvise, Partial, "see services/mm Madvise")
+	register(25, "mremap", sysMremap, Partial, "no MREMAP_DONTUNMAP")
+	register(27, "mincore", sysMincore, Supported, "")
 }
 
 // sysMmap implements mmap(2). File mappings go through the descriptor's
@@ -44,10 +46,17 @@ func sysMprotect(t *Task, a Args) (uint64, error) {
 // the request fails.
 func sysBrk(t *Task, a Args) (uint64, error) { return t.tg.mm.Brk(a[0]), nil }
 
-// sysMadvise implements madvise(2) as advice only.
+// sysMadvise implements madvise(2).
 func sysMadvise(t *Task, a Args) (uint64, error) {
-	if a[0]%mm.PageSize != 0 {
-		return 0, linux.EINVAL
-	}
-	return 0, nil
+	return 0, t.tg.mm.Madvise(a[0], a[1], int32(a[2]))
+}
+
+// sysMremap implements mremap(2).
+func sysMremap(t *Task, a Args) (uint64, error) {
+	return t.tg.mm.Mremap(a[0], a[1], a[2], uint32(a[3]), a[4])
+}
+
+// sysMincore implements mincore(2).
+func sysMincore(t *Task, a Args) (uint64, error) {
+	return 0, t.tg.mm.Mincore(a[0], a[1], a[2])
 }

@@ -21,6 +21,8 @@ type Kernel struct {
 	Log io.Writer
 	// Hostname is what uname(2) reports.
 	Hostname string
+	// HWCap is AT_HWCAP for new programs (CPUID.1:EDX).
+	HWCap uint64
 
 	futexes futexTable
 
