@@ -72,6 +72,18 @@ func detectAccel(cpuinfo []byte, kvmExists bool) Accel {
 // Config is one guest boot.
 type Config struct {
 	Kernel string // path of the PVH-patched kernel ELF
+	// Initrd is the initial RAM disk (-initrd), or "" for none. For a PVH
+	// kernel, QEMU 7.2's x86_load_linux (hw/i386/x86.c) puts the file in
+	// fw_cfg (FW_CFG_INITRD_ADDR/SIZE/DATA, page-aligned at the top of RAM
+	// below 4 GiB) instead of loading it itself; the firmware then copies
+	// it there and passes it as the first and only hvm_start_info module:
+	// SeaBIOS through QEMU's pvh.bin option ROM
+	// (pc-bios/optionrom/pvh_main.c: modlist_paddr = &ramdisk_mod,
+	// nr_modules = 1, "The first module is always ramdisk"), qboot in
+	// boot_pvh_from_fw_cfg (fw_cfg.c) the same way. The kernel reads it
+	// with frame/boot.Initrd (module 0). test/boot's TestInitrd boots
+	// both firmwares.
+	Initrd string
 	Append string // kernel command line
 	Memory string // guest RAM in QEMU's -m syntax, e.g. "256M"
 	SMP    int    // virtual CPUs
@@ -134,6 +146,9 @@ func (c Config) Args() ([]string, error) {
 		args = append(args, "-bios", c.Firmware)
 	}
 	args = append(args, "-m", mem, "-smp", strconv.Itoa(c.SMP), "-kernel", c.Kernel)
+	if c.Initrd != "" {
+		args = append(args, "-initrd", c.Initrd)
+	}
 	if c.Append != "" {
 		args = append(args, "-append", c.Append)
 	}
@@ -172,16 +187,53 @@ func DefaultFirmware() string {
 }
 
 // JoinCmdline joins kernel command-line fragments with single spaces,
-// dropping empty ones.
+// dropping empty ones. Linux hands every word after the first "--" to
+// init as its arguments (init/main.c), so the fragments' kernel words come
+// first, in order, and then "--" and their init words, in order: a
+// manifest's "init=/bin/sh -- -x" joined with "aster.selftest" gives
+// "init=/bin/sh aster.selftest -- -x", not an init argument
+// "aster.selftest".
 func JoinCmdline(parts ...string) string {
-	var out []string
+	var kernel, init []string
+	dashes := false
 	for _, p := range parts {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
+		k, i, ok := splitInitArgs(p)
+		if k = strings.TrimSpace(k); k != "" {
+			kernel = append(kernel, k)
+		}
+		if ok {
+			dashes = true
+			if i = strings.TrimSpace(i); i != "" {
+				init = append(init, i)
+			}
 		}
 	}
-	return strings.Join(out, " ")
+	if dashes {
+		kernel = append(kernel, "--")
+		kernel = append(kernel, init...)
+	}
+	return strings.Join(kernel, " ")
 }
+
+// splitInitArgs splits a command line at its first "--" word outside
+// double quotes (the kernel parser's only quoting, lib/cmdline.c
+// next_arg) into the kernel's part and init's.
+func splitInitArgs(s string) (kernel, init string, found bool) {
+	inQuote := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
+			inQuote = !inQuote
+		case !inQuote && c == '-' && strings.HasPrefix(s[i:], "--") &&
+			(i == 0 || isBlank(s[i-1])) && (i+2 == len(s) || isBlank(s[i+2])):
+			return s[:i], s[i+2:], true
+		}
+	}
+	return s, "", false
+}
+
+// isBlank reports whether c separates command-line words (Linux's isspace).
+func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\n' }
 
 // NotFoundError means the QEMU binary is missing.
 type NotFoundError struct {

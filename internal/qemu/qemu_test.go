@@ -43,6 +43,13 @@ func TestArgs(t *testing.T) {
 				"-append", "aster.selftest quiet",
 				"-chardev", "stdio,id=console,mux=on,signal=off", "-serial", "chardev:console"},
 			debugExit, []string{"-d", "int"})},
+		{"initrd", func(c *Config) {
+			c.Initrd = "out/initramfs.cpio.gz"
+			c.Append = "init=/bin/sh -- -c \"echo hi\""
+		}, cat(common,
+			[]string{"-accel", "tcg", "-cpu", "max", "-m", "256M", "-smp", "1", "-kernel", "out/kernel.elf",
+				"-initrd", "out/initramfs.cpio.gz", "-append", "init=/bin/sh -- -c \"echo hi\"", "-serial", "stdio"},
+			debugExit)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,6 +91,13 @@ func TestJoinCmdline(t *testing.T) {
 		{[]string{"console=ttyS0", ""}, "console=ttyS0"},
 		{[]string{"", "aster.selftest"}, "aster.selftest"},
 		{[]string{" a b ", "c", "d=e f"}, "a b c d=e f"},
+		// Kernel words first, init's (after "--") last.
+		{[]string{"init=/bin/sh -- -x y", "aster.selftest"}, "init=/bin/sh aster.selftest -- -x y"},
+		{[]string{"a -- b", "c -- d"}, "a c -- b d"},
+		{[]string{"init=/x --", ""}, "init=/x --"},
+		{[]string{"--", "q"}, "q --"},
+		{[]string{`init=/x -- "a -- b"`, "k"}, `init=/x k -- "a -- b"`},
+		{[]string{`x="a -- b" --c d--`, "e"}, `x="a -- b" --c d-- e`}, // no "--" word
 	}
 	for _, tt := range tests {
 		if got := JoinCmdline(tt.parts...); got != tt.want {
