@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,7 +29,13 @@ type BuildOptions struct {
 	// OutDir receives kernel.elf and manifest.json; it is created if needed.
 	OutDir string
 	// Cmdline is the default kernel command line recorded in the manifest.
+	// With an Initramfs that names an init program, it should hold the
+	// plan's InitCmdline.
 	Cmdline string
+	// Initramfs, when set, is written to OutDir/initramfs.cpio.gz and
+	// described in the manifest. When nil, a previous build's initramfs is
+	// removed so that the directory stays consistent with its manifest.
+	Initramfs *InitramfsPlan
 	// Go is the go command (default "go" from PATH).
 	Go string
 	// Tool is recorded in the manifest as the program that built the image.
@@ -122,6 +129,13 @@ func Build(ctx context.Context, opts BuildOptions) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
+	var initramfs *Initramfs
+	if opts.Initramfs != nil {
+		progress("writing %s (%d entries)", InitramfsFile, len(opts.Initramfs.entries))
+		if initramfs, err = writeInitramfs(tmp, opts.Initramfs); err != nil {
+			return nil, fmt.Errorf("initramfs: %w", err)
+		}
+	}
 	m := &Manifest{
 		Format:    ManifestFormat,
 		Tool:      opts.Tool,
@@ -134,10 +148,22 @@ func Build(ctx context.Context, opts BuildOptions) (*Manifest, error) {
 		Cmdline:   opts.Cmdline,
 		Image:     layout,
 		Outputs:   []Output{out},
+		Initramfs: initramfs,
 	}
 	// Replace the kernel first and the manifest second: a manifest never
 	// describes a kernel that is not there yet.
 	if err := os.Rename(filepath.Join(tmp, KernelFile), filepath.Join(opts.OutDir, KernelFile)); err != nil {
+		return nil, err
+	}
+	if initramfs != nil {
+		err = os.Rename(filepath.Join(tmp, InitramfsFile), filepath.Join(opts.OutDir, InitramfsFile))
+	} else {
+		err = os.Remove(filepath.Join(opts.OutDir, InitramfsFile))
+		if errors.Is(err, fs.ErrNotExist) {
+			err = nil
+		}
+	}
+	if err != nil {
 		return nil, err
 	}
 	if err := WriteManifest(opts.OutDir, m); err != nil {

@@ -38,6 +38,10 @@ type Manifest struct {
 	Cmdline string   `json:"cmdline"`
 	Image   Layout   `json:"image"`
 	Outputs []Output `json:"outputs"`
+	// Initramfs describes DIR/initramfs.cpio.gz when the build made one
+	// (astctl build --include); absent otherwise. Optional, so version 1
+	// readers that predate it still accept the manifest.
+	Initramfs *Initramfs `json:"initramfs,omitempty"`
 }
 
 // Tool names the program that made the build.
@@ -122,7 +126,11 @@ func ReadManifest(dir string) (*Manifest, error) {
 // sizes and hashes.
 func (m *Manifest) VerifyOutputs(dir string) error {
 	var errs []error
-	for _, want := range m.Outputs {
+	outputs := m.Outputs
+	if m.Initramfs != nil {
+		outputs = append(outputs[:len(outputs):len(outputs)], m.Initramfs.output())
+	}
+	for _, want := range outputs {
 		got, err := describeFile(dir, want.Name)
 		if err != nil {
 			errs = append(errs, err)
