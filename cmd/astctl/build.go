@@ -30,8 +30,8 @@ func (f *sourceFlags) register(cmd *cobra.Command) {
 }
 
 var buildCmd = &cobra.Command{
-	Use:   "build [--out DIR] [--pkg PKG] [--append CMDLINE]",
-	Short: "Build the kernel image: kernel.elf (PVH-bootable) and manifest.json",
+	Use:   "build [--out DIR] [--pkg PKG] [--append CMDLINE] [--include HOST[:GUEST]]... [--init \"PATH ARGS...\"]",
+	Short: "Build the kernel image: kernel.elf (PVH-bootable), manifest.json and an initramfs",
 	Long: `Build the Aster kernel with the Go toolchain and make it bootable.
 
 astctl build runs go build on the kernel package (GOOS=linux GOARCH=amd64
@@ -41,34 +41,60 @@ direct boot (physical load addresses and the Xen PHYS32_ENTRY note) and
 writes DIR/kernel.elf and DIR/manifest.json (inputs, sizes, SHA-256 and
 SHA-384 of the outputs). See docs/build-run.md.
 
+With --include, it also writes DIR/initramfs.cpio.gz (cpio newc, gzip),
+which astctl run passes to QEMU with -initrd. HOST is a file or a
+directory (copied recursively; symlinks inside stay symlinks); GUEST is
+an absolute path in the image, and a GUEST ending in / receives a file
+under its own name. A bare --include FILE puts the file at /bin/FILE.
+Entries are sorted, owned by root and dated 0 (or $SOURCE_DATE_EPOCH), so
+the same inputs give the same bytes. Dynamically linked programs get a
+warning: Aster runs only static ones for now.
+
+--init "PATH ARGS..." names the program the kernel runs first; it must be
+an executable file of the initramfs. Words split at blanks, '...' and
+"..." group them, as in a shell. It becomes "init=PATH -- ARGS..." on the
+default kernel command line: Linux passes the words after -- to init, and
+an argument with blanks is written in double quotes there. Without
+--init the kernel runs /init.
+
 Exit codes:
   0  built
   1  the build or the patch failed
-  2  bad flags, or not inside the Aster source tree (see --src)`,
+  2  bad flags or --include/--init values, or not inside the Aster
+     source tree (see --src)`,
 	Example: `  astctl build
   astctl build --out /tmp/aster --append aster.selftest
-  astctl build --pkg ./test/guest/unknownsyscall --out out/unknownsyscall`,
+  astctl build --pkg ./test/guest/unknownsyscall --out out/unknownsyscall
+  astctl build --include /usr/bin/busybox --include rootfs:/ --init "/bin/busybox sh -c 'echo hi'"`,
 	Args: cobra.NoArgs,
 	RunE: runBuild,
 }
 
 var buildFlags struct {
-	source sourceFlags
-	out    string
-	append []string
-	json   bool
+	source  sourceFlags
+	out     string
+	append  []string
+	include []string
+	init    string
+	json    bool
 }
 
 func init() {
 	buildFlags.source.register(buildCmd)
 	buildCmd.Flags().StringVar(&buildFlags.out, "out", defaultOutDir, "output directory")
 	buildCmd.Flags().StringArrayVar(&buildFlags.append, "append", nil, "default kernel command line stored in the manifest (repeatable; joined with spaces)")
+	buildCmd.Flags().StringArrayVar(&buildFlags.include, "include", nil, "put HOST (a file or a directory) at GUEST in the initramfs; a bare FILE goes to /bin/FILE (repeatable)")
+	buildCmd.Flags().StringVar(&buildFlags.init, "init", "", `init program and its arguments, "GUESTPATH ARGS..." (must be an included executable)`)
 	buildCmd.Flags().BoolVar(&buildFlags.json, "json", false, "print the manifest on standard output")
 	rootCmd.AddCommand(buildCmd)
 }
 
 func runBuild(cmd *cobra.Command, _ []string) error {
-	m, err := buildKernel(cmdContext(cmd), buildFlags.out, buildFlags.source, strings.Join(buildFlags.append, " "))
+	initramfs, cmdline, err := planInitramfs(buildFlags.include, buildFlags.init, cmd.Flags().Changed("init"), strings.Join(buildFlags.append, " "))
+	if err != nil {
+		return badInput(err)
+	}
+	m, err := buildKernel(cmdContext(cmd), buildFlags.out, buildFlags.source, cmdline, initramfs)
 	if err != nil {
 		return err
 	}
@@ -78,8 +104,57 @@ func runBuild(cmd *cobra.Command, _ []string) error {
 	return nil
 }
 
-// buildKernel builds src into out. Errors carry astctl's exit codes.
-func buildKernel(ctx context.Context, out string, src sourceFlags, cmdline string) (*kimage.Manifest, error) {
+// planInitramfs checks --include and --init and reads the included files.
+// It returns nil when there is nothing to include, and the default kernel
+// command line: cmdline followed by the init program's words. Warnings go
+// to standard error.
+func planInitramfs(includes []string, init string, initSet bool, cmdline string) (*kimage.InitramfsPlan, string, error) {
+	if len(includes) == 0 && !initSet {
+		return nil, cmdline, nil
+	}
+	var opts kimage.InitramfsOptions
+	for _, spec := range includes {
+		inc, err := kimage.ParseInclude(spec)
+		if err != nil {
+			return nil, "", err
+		}
+		opts.Includes = append(opts.Includes, inc)
+	}
+	if initSet {
+		argv, err := kimage.ParseInit(init)
+		if err != nil {
+			return nil, "", err
+		}
+		// Two init= or two "--" would leave which one wins to the
+		// kernel's parser.
+		for _, w := range strings.Fields(cmdline) {
+			if strings.HasPrefix(w, "init=") || w == "--" {
+				return nil, "", fmt.Errorf("--append %q has %q: give the init program and its arguments with --init only", cmdline, w)
+			}
+		}
+		opts.Init = argv
+	}
+	var err error
+	if opts.MTime, err = kimage.SourceDateEpoch(); err != nil {
+		return nil, "", err
+	}
+	plan, err := kimage.PlanInitramfs(opts)
+	if err != nil {
+		return nil, "", err
+	}
+	initWords, err := plan.InitCmdline()
+	if err != nil {
+		return nil, "", fmt.Errorf("--init: %w", err)
+	}
+	for _, w := range plan.Warnings {
+		warnf("%s", w)
+	}
+	return plan, qemu.JoinCmdline(cmdline, initWords), nil
+}
+
+// buildKernel builds src into out, with initramfs when it is not nil.
+// Errors carry astctl's exit codes.
+func buildKernel(ctx context.Context, out string, src sourceFlags, cmdline string, initramfs *kimage.InitramfsPlan) (*kimage.Manifest, error) {
 	start := src.src
 	if start == "" {
 		start = "."
@@ -89,12 +164,13 @@ func buildKernel(ctx context.Context, out string, src sourceFlags, cmdline strin
 		return nil, badInput(err)
 	}
 	m, err := kimage.Build(ctx, kimage.BuildOptions{
-		Root:     root,
-		Package:  src.pkg,
-		OutDir:   out,
-		Cmdline:  cmdline,
-		Tool:     kimage.Tool{Name: "astctl", Version: astctlVersion()},
-		Progress: progressWriter(),
+		Root:      root,
+		Package:   src.pkg,
+		OutDir:    out,
+		Cmdline:   cmdline,
+		Initramfs: initramfs,
+		Tool:      kimage.Tool{Name: "astctl", Version: astctlVersion()},
+		Progress:  progressWriter(),
 	})
 	if err != nil {
 		return nil, failed(err)

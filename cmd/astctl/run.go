@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -25,8 +26,10 @@ var runCmd = &cobra.Command{
 serial console to standard output. If DIR has no kernel.elf, astctl run
 builds one first (as astctl build would; --build forces a rebuild).
 
-The kernel command line is the manifest's default (astctl build --append)
-followed by --append. QEMU runs with -nic none and no display; the
+The kernel command line is the manifest's default (astctl build --append
+and --init) with --append added to the kernel's words, before the "--"
+that starts init's arguments. The initramfs of astctl build --include
+(DIR/initramfs.cpio.gz) goes to QEMU as -initrd; --initrd overrides it. QEMU runs with -nic none and no display; the
 accelerator is KVM only where the CPU has VMX or SVM and /dev/kvm exists,
 else TCG (-cpu max). Arguments after -- go to QEMU unchanged.
 
@@ -60,6 +63,7 @@ var runFlags struct {
 	qemu     string
 	accel    string
 	firmware string
+	initrd   string
 	dryRun   bool
 	build    bool
 }
@@ -74,6 +78,7 @@ func init() {
 	f.StringVar(&runFlags.qemu, "qemu", qemu.DefaultBinary, "QEMU binary (name in PATH or path)")
 	f.StringVar(&runFlags.accel, "accel", string(qemu.AccelAuto), "accelerator: auto, tcg or kvm")
 	f.StringVar(&runFlags.firmware, "firmware", "auto", "BIOS: auto (qboot when installed, else SeaBIOS), seabios, or a file for -bios")
+	f.StringVar(&runFlags.initrd, "initrd", "", `initial RAM disk passed with -initrd (default: the build's initramfs.cpio.gz, if any; "none": no initrd)`)
 	f.BoolVar(&runFlags.dryRun, "dry-run", false, "print the QEMU command line and exit without building or booting")
 	f.BoolVar(&runFlags.build, "build", false, "rebuild the image even if DIR already has one")
 	rootCmd.AddCommand(runCmd)
@@ -106,29 +111,47 @@ func runRun(cmd *cobra.Command, args []string) error {
 	kernel := kernelPath(dir)
 	needBuild := runFlags.build || !fileExists(kernel)
 	if needBuild && !runFlags.dryRun {
-		if _, err := buildKernel(cmdContext(cmd), dir, runFlags.source, ""); err != nil {
+		if _, err := buildKernel(cmdContext(cmd), dir, runFlags.source, "", nil); err != nil {
 			return err
 		}
 	}
-	defaultCmdline := ""
+	defaultCmdline, initrd := "", ""
 	m, err := kimage.ReadManifest(dir)
 	switch {
 	case err == nil:
 		defaultCmdline = m.Cmdline
+		if m.Initramfs != nil {
+			initrd = filepath.Join(dir, m.Initramfs.Path)
+		}
 		if !needBuild {
 			if verr := m.VerifyOutputs(dir); verr != nil {
 				warnf("%v", verr)
 			}
 		}
 	case errors.Is(err, fs.ErrNotExist):
-		// A kernel.elf without a manifest (copied by hand) still boots.
+		// A kernel.elf without a manifest (copied by hand) still boots,
+		// with the initramfs next to it if there is one.
+		if p := filepath.Join(dir, kimage.InitramfsFile); fileExists(p) {
+			initrd = p
+		}
 	default:
 		return badInput(err)
+	}
+	switch runFlags.initrd {
+	case "":
+	case "none":
+		initrd = ""
+	default:
+		initrd = runFlags.initrd
+	}
+	if initrd != "" && !runFlags.dryRun && !fileExists(initrd) {
+		return badInput(fmt.Errorf("initrd %s: no such file", initrd))
 	}
 
 	interactive := qemu.IsTerminal(os.Stdin)
 	cfg := qemu.Config{
 		Kernel:      kernel,
+		Initrd:      initrd,
 		Append:      qemu.JoinCmdline(defaultCmdline, strings.Join(runFlags.append, " ")),
 		Memory:      runFlags.memory,
 		SMP:         runFlags.smp,
