@@ -103,6 +103,9 @@ type bootOpts struct {
 	Stdin  string
 	Memory string // default "256M"
 	SMP    int    // default 1
+	// SeaBIOS boots through QEMU's SeaBIOS and its pvh.bin option ROM
+	// instead of the default firmware (qboot when installed).
+	SeaBIOS bool
 }
 
 // boot boots an image with extra added to its default command line and
@@ -117,14 +120,22 @@ func boot(t *testing.T, extra string, opts bootOpts) (output string, status int)
 	if _, err := qemu.LookPath(""); err != nil {
 		t.Fatal(err)
 	}
-	dir, cmdline := opts.Dir, ""
+	dir, m := opts.Dir, (*kimage.Manifest)(nil)
 	if dir == "" {
 		if kernel.err != nil {
 			t.Fatalf("building the kernel: %v", kernel.err)
 		}
-		dir, cmdline = kernel.dir, kernel.m.Cmdline
-	} else if m, err := kimage.ReadManifest(dir); err == nil {
+		dir, m = kernel.dir, kernel.m
+	} else {
+		m, _ = kimage.ReadManifest(dir)
+	}
+	// As astctl run: the manifest's command line and initramfs.
+	cmdline, initrd := "", ""
+	if m != nil {
 		cmdline = m.Cmdline
+		if m.Initramfs != nil {
+			initrd = filepath.Join(dir, m.Initramfs.Path)
+		}
 	}
 	if opts.Memory == "" {
 		opts.Memory = "256M"
@@ -134,6 +145,7 @@ func boot(t *testing.T, extra string, opts bootOpts) (output string, status int)
 	}
 	cfg := qemu.Config{
 		Kernel: filepath.Join(dir, kimage.KernelFile),
+		Initrd: initrd,
 		Append: qemu.JoinCmdline(cmdline, extra),
 		Memory: opts.Memory,
 		SMP:    opts.SMP,
@@ -141,6 +153,9 @@ func boot(t *testing.T, extra string, opts bootOpts) (output string, status int)
 		// The firmware astctl run uses by default (qboot when installed).
 		Firmware:    qemu.DefaultFirmware(),
 		NoDebugExit: opts.ACPI,
+	}
+	if opts.SeaBIOS {
+		cfg.Firmware = ""
 	}
 	var console, stderr bytes.Buffer
 	start := time.Now()
