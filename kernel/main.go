@@ -1,13 +1,14 @@
 // Command kernel is the Aster guest kernel: package main of a Go program
 // the frame boots on bare metal (frame/boot). It prints the boot banner
-// and then, depending on the command line:
+// and then, depending on the command line and the boot modules:
 //
 //	aster.selftest[=a,b]  runs the runtime self-test and powers off with its verdict
 //	aster.crash=KIND      faults on purpose (nil, index, divide) to show a Go panic
 //	aster.bootbench       powers off right after the banner (boot-time benchmark)
 //
-// With none of these it reports that there is no user space yet (the
-// Linux ABI arrives in services/) and powers off.
+// With none of these it unpacks the initramfs (the first boot module) and
+// runs init from it (init=PATH, default /init; arguments after "--"),
+// powering off with init's exit status; without an initramfs it powers off.
 package main
 
 import (
@@ -37,7 +38,10 @@ func main() {
 	if only, ok := boot.Param("aster.selftest"); ok {
 		os.Exit(runSelftest(only))
 	}
-	fmt.Println("aster: no init to run yet (user space arrives with the Linux ABI); powering off")
+	if initrd, ok := boot.Initrd(); ok {
+		os.Exit(runInit(initrd))
+	}
+	fmt.Println("aster: no initramfs, so no init to run (astctl build --include/--init makes one); powering off")
 }
 
 func banner(sinceEntry time.Duration) {

@@ -21,9 +21,14 @@ func Param(key string) (string, bool) {
 	return ParseParam(rt.CommandLine(), key)
 }
 
-// ParseParam looks up key in a command line (see Param).
+// ParseParam looks up key in a command line (see Param). Words after
+// "--" belong to init, not to the kernel, and double quotes group a
+// value with blanks (init="/a b"), as Linux's next_arg reads them.
 func ParseParam(cmdline, key string) (value string, ok bool) {
-	for _, f := range strings.Fields(cmdline) {
+	for _, f := range SplitCommandLine(cmdline) {
+		if f == "--" {
+			break
+		}
 		k, v, hasValue := strings.Cut(f, "=")
 		if k != key {
 			continue
@@ -34,6 +39,45 @@ func ParseParam(cmdline, key string) (value string, ok bool) {
 		}
 	}
 	return value, ok
+}
+
+// SplitCommandLine splits a command line into words at blanks outside
+// double quotes, dropping the quotes (lib/cmdline.c next_arg).
+func SplitCommandLine(cmdline string) []string {
+	var words []string
+	var cur strings.Builder
+	inQuote, inWord := false, false
+	for _, r := range cmdline {
+		switch {
+		case r == '"':
+			inQuote = !inQuote
+			inWord = true
+		case (r == ' ' || r == '\t' || r == '\n') && !inQuote:
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words
+}
+
+// InitArgs returns the words after "--": the arguments for init.
+func InitArgs(cmdline string) []string {
+	w := SplitCommandLine(cmdline)
+	for i, f := range w {
+		if f == "--" {
+			return w[i+1:]
+		}
+	}
+	return nil
 }
 
 // MemoryInfo describes physical memory.

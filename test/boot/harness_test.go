@@ -103,6 +103,8 @@ type bootOpts struct {
 	Stdin  string
 	Memory string // default "256M"
 	SMP    int    // default 1
+	// Initrd overrides the initramfs passed with -initrd.
+	Initrd string
 	// SeaBIOS boots through QEMU's SeaBIOS and its pvh.bin option ROM
 	// instead of the default firmware (qboot when installed).
 	SeaBIOS bool
@@ -156,6 +158,9 @@ func boot(t *testing.T, extra string, opts bootOpts) (output string, status int)
 	}
 	if opts.SeaBIOS {
 		cfg.Firmware = ""
+	}
+	if opts.Initrd != "" {
+		cfg.Initrd = opts.Initrd
 	}
 	var console, stderr bytes.Buffer
 	start := time.Now()
