@@ -2,6 +2,7 @@ package task
 
 import (
 	"errors"
+	"runtime/debug"
 
 	"github.com/aster-cvm/aster/services/abi/linux"
 )
@@ -49,8 +50,17 @@ func register(nr uint64, name string, fn handler, support Support, note string) 
 // (rt_sigreturn, exit): the dispatcher must not write RAX.
 var errNoReturn = errors.New("no return value")
 
-// syscall serves the system call the task's last run stopped at.
+// syscall serves the system call the task's last run stopped at. A bug in
+// a handler (a Go panic) must not take the kernel down with the process
+// that found it: like a Linux oops, it is logged with its stack and the
+// process is killed.
 func (t *Task) syscall() {
+	defer func() {
+		if p := recover(); p != nil {
+			t.k.logf("BUG: %s[%d]: panic in system call %d (%s): %v\n%s", t.tg.name, t.tid, t.origRAX, SyscallName(t.origRAX), p, debug.Stack())
+			t.tg.exitGroup(linux.Signaled(linux.SIGKILL, false))
+		}
+	}()
 	r := t.ctx.Regs()
 	nr := r.RAX
 	t.origRAX = nr

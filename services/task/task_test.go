@@ -233,3 +233,17 @@ func TestDemandPagingFault(t *testing.T) {
 		t.Error("the faulting page was not populated")
 	}
 }
+
+// TestHandlerPanicKillsOnlyTheProcess: a bug in a handler is an oops, not
+// a kernel crash.
+func TestHandlerPanicKillsOnlyTheProcess(t *testing.T) {
+	register(4000, "test_panic", func(*Task, Args) (uint64, error) { panic("boom") }, Supported, "")
+	defer delete(table, 4000)
+	e := newEnv(t, func(p *Prog) { p.Syscall(4000) })
+	if s := linux.WaitStatus(e.run(t)); s != linux.Signaled(linux.SIGKILL, false) {
+		t.Fatalf("status %#x", s)
+	}
+	if !strings.Contains(e.log.String(), "BUG: test[") || !strings.Contains(e.log.String(), "boom") {
+		t.Errorf("log: %s", e.log.String())
+	}
+}
