@@ -3,6 +3,7 @@ package task
 import (
 	"fmt"
 	"io"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
@@ -143,15 +144,27 @@ func (t *Task) Start() { go t.run() }
 func (t *Task) run() {
 	defer t.exit()
 	for !t.exiting.Load() {
-		switch t.ctx.Run() {
-		case ExitSyscall:
-			t.syscall()
-		case ExitException:
-			t.exception(t.ctx.Exception())
-		case ExitKicked:
-		}
-		t.deliverSignals()
+		t.step()
 	}
+}
+
+// step runs the task once and handles what comes back. A bug here (a Go
+// panic) kills the process, never the kernel (see syscall for handlers).
+func (t *Task) step() {
+	defer func() {
+		if p := recover(); p != nil {
+			t.k.logf("BUG: %s[%d]: panic: %v\n%s", t.tg.name, t.tid, p, debug.Stack())
+			t.tg.exitGroup(linux.Signaled(linux.SIGKILL, false))
+		}
+	}()
+	switch t.ctx.Run() {
+	case ExitSyscall:
+		t.syscall()
+	case ExitException:
+		t.exception(t.ctx.Exception())
+	case ExitKicked:
+	}
+	t.deliverSignals()
 }
 
 // kick interrupts the task wherever it is: a blocking system call returns,
