@@ -49,7 +49,7 @@ func banner(sinceEntry time.Duration) {
 	mem := boot.Memory()
 	fmt.Printf("Aster %s (%s, %s/%s), a Go framekernel\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	fmt.Printf("cpu: %s, %s\n", cpuBrand(), strings.Join(cpuFeatures(), " "))
-	fmt.Printf("clock: TSC %.0f MHz, local APIC in %s mode\n", float64(boot.TSCFrequency())/1e6, apicMode())
+	fmt.Printf("clock: TSC %.0f MHz, local APIC in %s mode; SMEP %v, SMAP %v\n", float64(boot.TSCFrequency())/1e6, apicMode(), st.SMEP, st.SMAP)
 	fmt.Printf("memory: %d MiB RAM, %d MiB free\n", mem.RAM>>20, mem.Free>>20)
 	fmt.Printf("boot: PVH entry to main.main in %v (frame %v, runtime init %v)\n", sinceEntry.Round(10*time.Microsecond),
 		boot.FrameBootTime().Round(10*time.Microsecond), (sinceEntry - boot.FrameBootTime()).Round(10*time.Microsecond))

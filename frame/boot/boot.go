@@ -113,11 +113,13 @@ type Stats struct {
 	TimerTicks uint64 // timer interrupts taken
 	PageFaults uint64 // pages populated on demand
 	X2APIC     bool   // the local APIC runs in x2APIC mode
+	SMEP, SMAP bool   // ring 0 cannot execute / touch user pages
 }
 
 // ReadStats returns the frame's counters.
 func ReadStats() Stats {
-	return Stats{Syscalls: rt.SyscallCount(), TimerTicks: rt.Ticks(), PageFaults: rt.PageFaults(), X2APIC: rt.X2APIC()}
+	smep, smap := rt.Protections()
+	return Stats{Syscalls: rt.SyscallCount(), TimerTicks: rt.Ticks(), PageFaults: rt.PageFaults(), X2APIC: rt.X2APIC(), SMEP: smep, SMAP: smap}
 }
 
 // CPUID executes the CPUID instruction (unprivileged; for describing the CPU).

@@ -75,3 +75,6 @@ func ModuleBytes(i int) ([]byte, bool) {
 	}
 	return kmem(phys(mm.PhysAddr(start)), uintptr(size)), true
 }
+
+// Protections reports whether SMEP and SMAP are on.
+func Protections() (smep, smap bool) { return hasSMEP, hasSMAP }

@@ -208,6 +208,22 @@ func initPageTables() {
 	}
 	kpt.Unmap(mmapBase)
 	arch.WriteCR4(arch.ReadCR4() | 1<<7) // PGE: global pages
+	// SMEP and SMAP (Intel SDM Vol. 3A §4.6): ring 0 may neither execute
+	// nor touch user pages. The frame reaches user memory only through
+	// the direct map (user.go), so both cost nothing and turn a stray
+	// kernel access to a user address into a fault instead of a hole.
+	if _, ebx7, _, _ := arch.Cpuid(7, 0); ebx7&(1<<7|1<<20) != 0 {
+		cr4 := arch.ReadCR4()
+		if ebx7&(1<<7) != 0 {
+			cr4 |= 1 << 20
+			hasSMEP = true
+		}
+		if ebx7&(1<<20) != 0 {
+			cr4 |= 1 << 21
+			hasSMAP = true
+		}
+		arch.WriteCR4(cr4)
+	}
 	arch.WriteCR3(uint64(root))
 	lazyLo, lazyHi = bssRange()
 	// Touch the first and last word of every RAM range through the new
@@ -293,6 +309,9 @@ const runtimeEnv = "GODEBUG="
 // the linker keeps the assembly-only entry points, which only the
 // hardware refers to).
 var syscallEntryPC, idleLoopPC, pvhEntryPC uintptr
+
+// hasSMEP and hasSMAP record the protections start64 turned on.
+var hasSMEP, hasSMAP bool
 
 func init() {
 	syscallEntryPC, idleLoopPC, pvhEntryPC = entryAddrs()
