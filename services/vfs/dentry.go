@@ -69,6 +69,9 @@ func (d *Dentry) child(name string) (*Dentry, error) {
 		return nil, err
 	}
 	c := &Dentry{sb: d.sb, inode: ino, name: name, parent: d}
+	if _, ok := dir.(Volatile); ok {
+		return c, nil // not cached: see Volatile
+	}
 	if d.children == nil {
 		d.children = make(map[string]*Dentry)
 	}

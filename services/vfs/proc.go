@@ -47,6 +47,7 @@ func (p *Proc) startAt(dirfd int32, path string, emptyOK bool) (*start, error) {
 	}
 	root, cwd, _ := p.FS.get()
 	s := &start{r: p.VFS.newResolver(root, cwd), loc: cwd}
+	s.r.caller = p
 	if path != "" && path[0] == '/' {
 		s.loc = root
 		return s, nil

@@ -108,14 +108,13 @@ func (p *Proc) Readlinkat(dirfd int32, path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sl, ok := t.inode().(Symlink)
-	if !ok {
+	if _, ok := t.inode().(Symlink); !ok {
 		if path == "" {
 			return "", linux.ENOENT
 		}
 		return "", linux.EINVAL
 	}
-	return sl.Readlink(), nil
+	return readlink(t.inode(), p), nil
 }
 
 // Linkat implements linkat(2): AT_SYMLINK_FOLLOW follows a final symlink

@@ -123,7 +123,7 @@ func (p *Proc) openCreate(s *start, path string, flags, perm uint32) (Location, 
 		if r.links > linux.MAXSYMLINKS {
 			return Location{}, false, linux.ELOOP
 		}
-		tgt := l.d.inode.(Symlink).Readlink()
+		tgt := readlink(l.d.inode, r.caller)
 		if tgt == "" {
 			return Location{}, false, linux.ENOENT
 		}

@@ -16,6 +16,9 @@ type resolver struct {
 	root  Location // the process root: ".." stops here, "/" starts here
 	start Location // where relative paths start
 	links int
+	// caller is the process walking, for CallerSymlink (nil for the
+	// kernel's own walks).
+	caller *Proc
 }
 
 func (v *VFS) newResolver(root, start Location) *resolver {
@@ -162,11 +165,10 @@ func (r *resolver) follow(link, dir Location) (Location, error) {
 	if r.links > linux.MAXSYMLINKS {
 		return Location{}, linux.ELOOP
 	}
-	sl, ok := link.d.inode.(Symlink)
-	if !ok {
+	if _, ok := link.d.inode.(Symlink); !ok {
 		return Location{}, linux.EINVAL
 	}
-	target := sl.Readlink()
+	target := readlink(link.d.inode, r.caller)
 	if target == "" {
 		return Location{}, linux.ENOENT
 	}
