@@ -15,6 +15,17 @@ echo "== astctl run: boot the kernel and run its self-test (TCG, 256 MiB)"
 "$astctl" run out/kernel --build --append aster.selftest --timeout 300s
 
 echo
+echo "== astctl run: an unmodified static Go program as init, in ring 3 (it exits with status 3)"
+CGO_ENABLED=0 go build -o out/gohello ./test/abi/programs/gohello
+mkdir -p out/demo-root/etc out/demo-root/tmp && echo "welcome to aster" > out/demo-root/etc/motd
+"$astctl" build --out out/hello --include out/gohello:/bin/gohello --include out/demo-root/etc:/etc \
+	--include out/demo-root/tmp:/tmp \
+	--init "/bin/gohello from the demo"
+status=0
+"$astctl" run out/hello --timeout 120s || status=$?
+[ "$status" -eq 3 ] || { echo "demo: expected init's exit status 3, got $status" >&2; exit 1; }
+
+echo
 echo "== astctl measure: launch measurements of Debian's OVMF.fd"
 echo "TDX (MRTD, single-pass page add):"
 "$astctl" measure tdx --ovmf /usr/share/ovmf/OVMF.fd 2>/dev/null | head -1
