@@ -66,4 +66,3 @@ func (p *Proc) RootDir() Location {
 // Valid reports whether l names something (the zero Location of an
 // anonymous file does not).
 func (l Location) Valid() bool { return l.d != nil }
-
