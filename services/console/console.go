@@ -23,7 +23,7 @@ type Console struct {
 	out   io.Writer
 
 	mu      sync.Mutex
-	termios [60]byte // struct termios as TCGETS returns it
+	termios [sizeofTermios]byte // struct termios as TCGETS returns it
 	rows    uint16
 	cols    uint16
 }
@@ -80,6 +80,13 @@ func (c *Console) Write(src []byte, _ int64) (int, error) {
 	return n, nil
 }
 
+// sizeofTermios is the kernel's struct termios (include/uapi/asm-generic/
+// termbits.h: four tcflag_t, c_line, c_cc[NCCS = 19]), what TCGETS and
+// TCSETS copy. libc's own struct termios is larger (glibc's has 32 c_cc
+// and two speeds): writing that many bytes would overrun the caller's
+// 36-byte struct kernel_termios on its stack.
+const sizeofTermios = 36
+
 // tty ioctls (include/uapi/asm-generic/ioctls.h).
 const (
 	tcgets     = 0x5401
@@ -101,7 +108,7 @@ func (c *Console) Ioctl(io vfs.UserIO, cmd uint32, arg uint64) (uint64, error) {
 	case tcgets:
 		return 0, io.CopyOut(arg, c.termios[:])
 	case tcsets, tcsetsw, tcsetsf:
-		var t [60]byte
+		var t [sizeofTermios]byte
 		if err := io.CopyIn(arg, t[:]); err != nil {
 			return 0, err
 		}

@@ -42,6 +42,11 @@ func TestConsole(t *testing.T) {
 	if _, err := c.Ioctl(m, tcgets, 0x1000); err != nil {
 		t.Fatal(err)
 	}
+	// glibc's tcgetattr passes a 36-byte struct on its stack: a longer
+	// copy smashed it (busybox ls died with "stack smashing detected").
+	if len(m[0x1000]) != 36 {
+		t.Errorf("TCGETS wrote %d bytes, want struct termios's 36", len(m[0x1000]))
+	}
 	if lflag := binary.LittleEndian.Uint32(m[0x1000][12:]); lflag&0o2 == 0 { // ICANON
 		t.Errorf("lflag %o lacks ICANON", lflag)
 	}
