@@ -53,55 +53,115 @@ const (
 
 func (t *Task) path(addr uint64) (string, error) { return t.readString(addr, pathMax) }
 
-// sysRead implements read(2).
-func sysRead(t *Task, a Args) (uint64, error) {
-	n := min(a[2], maxRW)
-	buf := make([]byte, n)
-	got, err := t.tg.files.Read(a.Int(0), buf)
-	if got > 0 {
-		if err := t.copyOut(a[1], buf[:got]); err != nil {
+// rwChunk bounds the kernel buffer one step of a read or write uses: a
+// request for a gigabyte must not make the kernel allocate a gigabyte.
+const rwChunk = 256 << 10
+
+// readLoop reads up to total bytes to user memory at addr through read,
+// a chunk at a time, stopping at a short chunk (end of file, or a stream
+// that has no more now). Bytes already transferred win over a later
+// error, as in Linux. When the user buffer ends inside a chunk, rewind
+// (if not nil) is told how many bytes were read but not delivered, so a
+// file position can step back over them.
+func (t *Task) readLoop(addr, total uint64, read func(buf []byte, off uint64) (int, error), rewind func(n int)) (uint64, error) {
+	total = min(total, maxRW)
+	buf := make([]byte, min(total, rwChunk))
+	done := uint64(0)
+	for {
+		n := min(total-done, rwChunk)
+		got, err := read(buf[:n], done)
+		if got > 0 {
+			c, _ := t.tg.mm.CopyOut(addr+done, buf[:got])
+			done += uint64(c)
+			if c < got {
+				if rewind != nil {
+					rewind(got - c)
+				}
+				if done == 0 {
+					return 0, linux.EFAULT
+				}
+				return done, nil
+			}
+		}
+		if err != nil {
+			if done > 0 {
+				return done, nil
+			}
 			return 0, err
 		}
-		return uint64(got), nil
+		if uint64(got) < n || done == total {
+			return done, nil
+		}
 	}
-	return 0, err
+}
+
+// writeLoop writes up to total bytes from user memory at addr through
+// write, a chunk at a time.
+func (t *Task) writeLoop(addr, total uint64, write func(buf []byte, off uint64) (int, error)) (uint64, error) {
+	total = min(total, maxRW)
+	buf := make([]byte, min(total, rwChunk))
+	done := uint64(0)
+	for {
+		n := min(total-done, rwChunk)
+		if err := t.copyIn(addr+done, buf[:n]); err != nil {
+			if done == 0 {
+				return 0, err
+			}
+			return done, nil
+		}
+		got, err := write(buf[:n], done)
+		done += uint64(max(got, 0))
+		if err != nil {
+			if done > 0 {
+				return done, nil
+			}
+			return 0, err
+		}
+		if uint64(got) < n || done == total {
+			return done, nil
+		}
+	}
+}
+
+// sysRead implements read(2).
+func sysRead(t *Task, a Args) (uint64, error) {
+	fd := a.Int(0)
+	return t.readLoop(a[1], a[2], func(b []byte, _ uint64) (int, error) { return t.tg.files.Read(fd, b) }, t.rewinder(fd))
+}
+
+// rewinder steps fd's position back over bytes read but not delivered
+// (streams have no position: their bytes are gone, as on Linux when the
+// copy to user memory fails).
+func (t *Task) rewinder(fd int32) func(int) {
+	return func(n int) { t.tg.files.Lseek(fd, -int64(n), 1) }
 }
 
 // sysWrite implements write(2).
 func sysWrite(t *Task, a Args) (uint64, error) {
-	n := min(a[2], maxRW)
-	buf := make([]byte, n)
-	if err := t.copyIn(a[1], buf); err != nil {
-		return 0, err
-	}
-	got, err := t.tg.files.Write(a.Int(0), buf)
-	if got > 0 {
-		return uint64(got), nil
-	}
-	return 0, err
+	fd := a.Int(0)
+	return t.writeLoop(a[1], a[2], func(b []byte, _ uint64) (int, error) { return t.tg.files.Write(fd, b) })
 }
 
 // sysPread64 implements pread64(2).
 func sysPread64(t *Task, a Args) (uint64, error) {
-	buf := make([]byte, min(a[2], maxRW))
-	got, err := t.tg.files.Pread64(a.Int(0), buf, int64(a[3]))
-	if got > 0 {
-		return uint64(got), t.copyOut(a[1], buf[:got])
+	fd, off := a.Int(0), int64(a[3])
+	if off < 0 {
+		return 0, linux.EINVAL
 	}
-	return 0, err
+	return t.readLoop(a[1], a[2], func(b []byte, done uint64) (int, error) {
+		return t.tg.files.Pread64(fd, b, off+int64(done))
+	}, nil)
 }
 
 // sysPwrite64 implements pwrite64(2).
 func sysPwrite64(t *Task, a Args) (uint64, error) {
-	buf := make([]byte, min(a[2], maxRW))
-	if err := t.copyIn(a[1], buf); err != nil {
-		return 0, err
+	fd, off := a.Int(0), int64(a[3])
+	if off < 0 {
+		return 0, linux.EINVAL
 	}
-	got, err := t.tg.files.Pwrite64(a.Int(0), buf, int64(a[3]))
-	if got > 0 {
-		return uint64(got), nil
-	}
-	return 0, err
+	return t.writeLoop(a[1], a[2], func(b []byte, done uint64) (int, error) {
+		return t.tg.files.Pwrite64(fd, b, off+int64(done))
+	})
 }
 
 // iovecs reads an iovec array (UIO_MAXIOV = 1024 entries at most).
@@ -129,52 +189,48 @@ func (t *Task) iovecs(addr, cnt uint64) ([][2]uint64, error) {
 	return out, nil
 }
 
-// sysReadv implements readv(2).
-func sysReadv(t *Task, a Args) (uint64, error) {
+// vectored runs one transfer per iovec, stopping at a short one: readv and
+// writev as a sequence of reads or writes (atomicity of a single writev
+// on a pipe is not kept beyond one iovec).
+func (t *Task) vectored(a Args, one func(addr, n uint64) (uint64, error)) (uint64, error) {
 	iov, err := t.iovecs(a[1], a[2])
 	if err != nil {
 		return 0, err
 	}
-	bufs := make([][]byte, len(iov))
-	for i, v := range iov {
-		bufs[i] = make([]byte, min(v[1], maxRW))
+	if len(iov) == 0 {
+		return one(0, 0)
 	}
-	got, err := t.tg.files.Readv(a.Int(0), bufs)
-	left := got
-	for i, v := range iov {
-		n := min(left, len(bufs[i]))
-		if n == 0 {
-			break
-		}
-		if err := t.copyOut(v[0], bufs[i][:n]); err != nil {
+	done := uint64(0)
+	for _, v := range iov {
+		n, err := one(v[0], v[1])
+		done += n
+		if err != nil {
+			if done > 0 {
+				return done, nil
+			}
 			return 0, err
 		}
-		left -= n
+		if n < v[1] || done >= maxRW {
+			break
+		}
 	}
-	if got > 0 {
-		return uint64(got), nil
-	}
-	return 0, err
+	return done, nil
+}
+
+// sysReadv implements readv(2).
+func sysReadv(t *Task, a Args) (uint64, error) {
+	fd := a.Int(0)
+	return t.vectored(a, func(addr, n uint64) (uint64, error) {
+		return t.readLoop(addr, n, func(b []byte, _ uint64) (int, error) { return t.tg.files.Read(fd, b) }, t.rewinder(fd))
+	})
 }
 
 // sysWritev implements writev(2).
 func sysWritev(t *Task, a Args) (uint64, error) {
-	iov, err := t.iovecs(a[1], a[2])
-	if err != nil {
-		return 0, err
-	}
-	bufs := make([][]byte, len(iov))
-	for i, v := range iov {
-		bufs[i] = make([]byte, min(v[1], maxRW))
-		if err := t.copyIn(v[0], bufs[i]); err != nil {
-			return 0, err
-		}
-	}
-	got, err := t.tg.files.Writev(a.Int(0), bufs)
-	if got > 0 {
-		return uint64(got), nil
-	}
-	return 0, err
+	fd := a.Int(0)
+	return t.vectored(a, func(addr, n uint64) (uint64, error) {
+		return t.writeLoop(addr, n, func(b []byte, _ uint64) (int, error) { return t.tg.files.Write(fd, b) })
+	})
 }
 
 // sysOpen implements open(2).

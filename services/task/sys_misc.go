@@ -27,17 +27,18 @@ func sysUname(t *Task, a Args) (uint64, error) {
 	return 0, t.copyOut(a[0], b[:])
 }
 
-// sysGetrandom implements getrandom(2); it never blocks.
+// sysGetrandom implements getrandom(2); it never blocks. Like Linux it
+// returns at most 32 MiB - 1 per call, filled a chunk at a time.
 func sysGetrandom(t *Task, a Args) (uint64, error) {
 	if a[2]&^7 != 0 { // GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE
 		return 0, linux.EINVAL
 	}
-	n := min(a[1], 1<<25)
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		return 0, linux.EIO
-	}
-	return n, t.copyOut(a[0], b)
+	return t.readLoop(a[0], min(a[1], 1<<25-1), func(b []byte, _ uint64) (int, error) {
+		if _, err := rand.Read(b); err != nil {
+			return 0, linux.EIO
+		}
+		return len(b), nil
+	}, nil)
 }
 
 // sysSysinfo implements sysinfo(2).

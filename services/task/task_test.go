@@ -247,3 +247,40 @@ func TestHandlerPanicKillsOnlyTheProcess(t *testing.T) {
 		t.Errorf("log: %s", e.log.String())
 	}
 }
+
+// TestHugeReadWrite: lengths far beyond memory neither make the kernel
+// allocate them nor lose data; reads go chunk by chunk.
+func TestHugeReadWrite(t *testing.T) {
+	var wr, rd, big, pos uint64
+	e := newEnv(t, nil)
+	data := make([]byte, 300<<10)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	e.t.Regs().RIP = e.pf.Entry(func(p *Prog) {
+		buf := p.Syscall(9, 0, 1<<20, linux.PROT_READ|linux.PROT_WRITE, linux.MAP_PRIVATE|linux.MAP_ANONYMOUS, ^uint64(0), 0)
+		e.poke(t, buf, data)
+		fd := p.Syscall(257, atFDCWDArg, scratch, linux.O_CREAT|linux.O_RDWR, 0o644)
+		wr = p.Syscall(1, fd, buf, uint64(len(data)))
+		big = p.Syscall(1, fd, buf, 1<<40) // runs off the mapping: a short write
+		p.Syscall(8, fd, 0, 0)             // lseek to 0
+		rd = p.Syscall(0, fd, buf+uint64(len(data)), 1<<40)
+		pos = p.Syscall(8, fd, 0, 1) // SEEK_CUR: the undelivered bytes are not consumed
+		p.Syscall(231, 0)
+	})
+	e.poke(t, scratch, []byte("/big\x00"))
+	e.run(t)
+	if wr != uint64(len(data)) {
+		t.Fatalf("write %d", int64(wr))
+	}
+	if big != 1<<20 {
+		t.Errorf("write past the end of the buffer: %d, want the mapped 1 MiB", int64(big))
+	}
+	// The file holds 1.3 MiB; the buffer from buf+300K has 724K of room.
+	if rd != 1<<20-uint64(len(data)) {
+		t.Errorf("read %d", int64(rd))
+	}
+	if pos != rd {
+		t.Errorf("position %d after reading %d", pos, rd)
+	}
+}
