@@ -156,6 +156,10 @@ func TestDecode(t *testing.T) {
 		{"debug-exit 2", 5, 0, false, "", DebugExit, 2},
 		{"debug-exit 127", 255, 0, false, "", DebugExit, 127},
 		{"debug-exit wins over marker", 7, 9, true, "", DebugExit, 3},
+		// 137 (killed by SIGKILL): QEMU's 8-bit status says 9; the
+		// power-off line restores the top bit.
+		{"debug-exit 137 via marker", (137<<1 | 1) & 0xff, 137, true, "", DebugExit, 137},
+		{"debug-exit 137 without marker", (137<<1 | 1) & 0xff, 0, false, "", DebugExit, 9},
 		{"power-off 0", 0, 0, true, "", PowerOff, 0},
 		{"power-off 3", 0, 3, true, "", PowerOff, 3},
 		{"reset", 0, 0, false, "", Reset, ExitStopped},

@@ -106,8 +106,13 @@ func Decode(qemuExit int, powerOff int, hasPowerOff bool, qemuError string) Resu
 		r.Outcome, r.Detail = Failed, qemuError
 	case qemuExit > 0 && qemuExit%2 == 1:
 		// hw/misc/debugexit.c: exit((val << 1) | 1). The process status
-		// keeps 8 bits, so guests use 0..127.
+		// keeps 8 bits, so statuses of 128 and up (a program killed by a
+		// signal: 128+N) lose their top bit; the power-off line the guest
+		// printed just before carries the full value.
 		r.Outcome, r.Status = DebugExit, qemuExit>>1
+		if hasPowerOff && powerOff&0x7f == r.Status {
+			r.Status = powerOff
+		}
 	default:
 		r.Outcome = Failed
 	}

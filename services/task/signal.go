@@ -278,6 +278,13 @@ func (t *Task) exception(e Exception) {
 		if err == nil {
 			return
 		}
+		if errors.Is(err, linux.ENOMEM) {
+			// No memory for the page: like Linux's OOM killer, end the
+			// process rather than the machine.
+			t.k.logf("%s[%d]: out of memory at %#x: killed", t.tg.name, t.tid, e.CR2)
+			t.tg.exitGroup(linux.Signaled(linux.SIGKILL, false))
+			return
+		}
 		info = linux.SigInfo{Signo: linux.SIGSEGV, Code: linux.SEGV_MAPERR, Addr: e.CR2}
 		var f *mm.Fault
 		if errors.As(err, &f) {

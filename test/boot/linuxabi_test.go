@@ -102,3 +102,23 @@ func TestStaticGoProgramAsInit(t *testing.T) {
 		t.Errorf("a system call was missing")
 	}
 }
+
+// TestOutOfMemoryKillsTheProcess runs a program that allocates without
+// end in a 64 MiB guest: the process must be killed (SIGKILL, status 137)
+// and the kernel must stay up to report it.
+func TestOutOfMemoryKillsTheProcess(t *testing.T) {
+	bin := buildStatic(t, "./test/abi/programs/memhog")
+	content, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := initramfs(t, map[string]string{"init": string(content)})
+	out, status := boot(t, "", bootOpts{Initrd: img, Memory: "64M"})
+	wantConsole(t, out, "memhog: 8 MiB", "out of memory", "aster: init exited with status 137")
+	if strings.Contains(out, "aster: FATAL") {
+		t.Error("the kernel stopped instead of the process")
+	}
+	if status != 137 {
+		t.Errorf("status %d, want 137", status)
+	}
+}

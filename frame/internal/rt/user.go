@@ -201,6 +201,15 @@ func vmFree(id uint64) uint64 {
 
 func freeUserFrame(_ mm.VirtAddr, pa mm.PhysAddr) { frames.Free(pa) }
 
+// userReserve is how many free frames user mappings may not take: the
+// kernel's own heap must be able to grow when user space has eaten the
+// rest (services then kill the greedy process, as Linux's OOM killer
+// would), or the whole machine stops. One sixteenth of memory, at least
+// 4 MiB.
+func userReserve() uint64 {
+	return max(frames.TotalFrames()/16, 1024)
+}
+
 // vmMap maps [va, va+n) with prot: zeroed pages, or (data != 0) one page
 // holding dataLen bytes copied from kernel memory at data. Pages already
 // mapped are replaced.
@@ -224,6 +233,9 @@ func vmMap(id, va, n, prot uint64, data uintptr, dataLen uint64) uint64 {
 		src = b
 	}
 	for p := va; p < va+n; p += mm.PageSize {
+		if frames.FreeFrames() < userReserve() {
+			return errRet(eNOMEM)
+		}
 		pa, ok := frames.Alloc()
 		if !ok {
 			return errRet(eNOMEM)
