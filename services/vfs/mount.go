@@ -170,11 +170,19 @@ func (v *VFS) Unmount(path string) error {
 	return nil
 }
 
-// MountInfo describes one mount for /proc/mounts.
+// MountInfo describes one mount for /proc/mounts and mountinfo
+// (fs/proc_namespace.c show_vfsmnt, show_mountinfo).
 type MountInfo struct {
 	Source string
 	Path   string
 	FSType string
+	// ID and ParentID are the mount IDs (the root's parent is itself).
+	ID, ParentID uint64
+	// Dev is the file system's device number (linux.MakeDev).
+	Dev uint64
+	// Root is the mount's root within its file system ("/" unless it is
+	// a bind mount of a subtree).
+	Root string
 }
 
 // Mounts lists the mounts in mount order.
@@ -183,7 +191,16 @@ func (v *VFS) Mounts() []MountInfo {
 	defer v.mu.RUnlock()
 	var out []MountInfo
 	for _, m := range v.all {
-		out = append(out, MountInfo{m.source, v.pathOf(v.Root(), Location{m, m.root}), m.fstype})
+		parent := m.id
+		if m.parent != nil {
+			parent = m.parent.id
+		}
+		var parts []string
+		for d := m.root; d != m.sb.root && d.parent != nil; d = d.parent {
+			parts = append(parts, d.name)
+		}
+		out = append(out, MountInfo{Source: m.source, Path: v.pathOf(v.Root(), Location{m, m.root}), FSType: m.fstype,
+			ID: m.id, ParentID: parent, Dev: m.sb.dev, Root: "/" + joinReversed(parts)})
 	}
 	return out
 }
