@@ -86,11 +86,10 @@ func (p *Proc) Ioctl(io UserIO, fd int32, cmd uint32, arg uint64) (uint64, error
 			f.mu.Lock()
 			n := f.inode.Attr().Size - f.off
 			f.mu.Unlock()
-			if n < 0 {
-				n = 0
-			}
+			// put_user(i_size - f_pos, (int *)argp): negative past
+			// the end, truncated to an int like Linux's.
 			var b [4]byte
-			binary.LittleEndian.PutUint32(b[:], uint32(min(n, 1<<31-1)))
+			binary.LittleEndian.PutUint32(b[:], uint32(int32(n)))
 			return 0, io.CopyOut(arg, b[:])
 		}
 	}

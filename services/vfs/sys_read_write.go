@@ -60,6 +60,28 @@ func (p *Proc) Writev(fd int32, bufs [][]byte) (int, error) {
 	return f.Writev(bufs)
 }
 
+// Preadv implements preadv(2) and, with a non-negative offset,
+// preadv2(2).
+func (p *Proc) Preadv(fd int32, bufs [][]byte, off int64) (int, error) {
+	f, err := p.file(fd, false)
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	return f.Preadv(bufs, off)
+}
+
+// Pwritev implements pwritev(2) and, with a non-negative offset,
+// pwritev2(2).
+func (p *Proc) Pwritev(fd int32, bufs [][]byte, off int64) (int, error) {
+	f, err := p.file(fd, false)
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	return f.Pwritev(bufs, off)
+}
+
 // Lseek implements lseek(2).
 func (p *Proc) Lseek(fd int32, off int64, whence int) (int64, error) {
 	f, err := p.file(fd, false)
