@@ -1,0 +1,32 @@
+// Package tty is the console as a terminal: a line discipline with
+// Linux's n_tty semantics (drivers/tty/n_tty.c) in front of a byte sink,
+// with the termios, window-size and queue ioctls (drivers/tty/tty_ioctl.c,
+// termios(3), tty_ioctl(4)).
+//
+// # Shape
+//
+//   - TTY (tty.go) is the device: FileImpl, Ioctler and Stream for the
+//     VFS, waiter.Reader for blocking reads, and Readiness/Watch for poll,
+//     select and epoll.
+//   - Input arrives through Receive, called by whoever owns the hardware
+//     (Pump reads an io.Reader in a loop, as the serial driver's receive
+//     path does on Linux). ldisc.go turns those bytes into readable input:
+//     input translation (ICRNL, INLCR, IGNCR, ISTRIP), signals (ISIG:
+//     VINTR, VQUIT, VSUSP), canonical line editing (VERASE, VKILL,
+//     VWERASE, VEOF, VEOL, VLNEXT, VREPRINT) and echo (ECHO, ECHOE,
+//     ECHOK, ECHOKE, ECHONL, ECHOCTL).
+//   - Output, the program's and the echo alike, goes through OPOST
+//     processing (ONLCR, OCRNL, ONLRET, ONOCR) to the sink.
+//   - Signals go to a Foreground, the foreground process group. There is
+//     one process for now, so the kernel sets init; job control (part 2)
+//     will move it with TIOCSPGRP.
+//
+// Reads follow n_tty_read: in canonical mode one line per read, EOF as
+// an empty line; otherwise VMIN and VTIME as termios(3) describes them.
+// Waiting is the caller's: ReadWait gets a waiter.Waiter, so a signal
+// interrupts a blocked read the way the system-call layer decides.
+//
+// Not implemented: IXON/IXOFF flow control (VSTART and VSTOP are
+// swallowed, output never stops), ECHOPRT, PARMRK, IUCLC/OLCUC, baud
+// rates, VDISCARD, and hang-up.
+package tty
