@@ -39,10 +39,10 @@ type TTY struct {
 	lines [][]byte
 	// cur is the line being edited in canonical mode and the input
 	// waiting to be read otherwise.
-	cur       []byte
-	lnext     bool // the next character is literal (VLNEXT)
-	column    int  // output column, for erasing tabs
-	canonCol  int  // column where the current line started
+	cur      []byte
+	lnext    bool // the next character is literal (VLNEXT)
+	column   int  // output column, for erasing tabs
+	canonCol int  // column where the current line started
 }
 
 // DefaultTermios returns Linux's initial termios for a terminal

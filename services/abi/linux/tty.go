@@ -40,7 +40,6 @@ func (t *Termios) UnmarshalBytes(b []byte) {
 	copy(t.CC[:], b[17:SizeofTermios])
 }
 
-
 // c_cc indices.
 const (
 	VINTR    = 0
