@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aster-cvm/aster/frame/internal/rt"
+	"github.com/aster-cvm/aster/frame/vdso"
 )
 
 // CommandLine returns the kernel command line as the boot loader passed it.
@@ -130,3 +131,11 @@ func CPUID(leaf, sub uint32) (a, b, c, d uint32) { return rt.CPUID(leaf, sub) }
 // are the module's memory, reserved for the life of the machine: read
 // them, do not keep writing to them.
 func Initrd() ([]byte, bool) { return rt.ModuleBytes(0) }
+
+// Clock returns the parameters of the frame's clock, for the vDSO of user
+// programs: with them a user clock_gettime reads the same time as the
+// kernel's.
+func Clock() vdso.Clock { return rt.Clock() }
+
+// Nanotime returns CLOCK_MONOTONIC as the frame keeps it, in nanoseconds.
+func Nanotime() int64 { return rt.Nanotime() }

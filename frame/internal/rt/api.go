@@ -3,6 +3,7 @@ package rt
 import (
 	"github.com/aster-cvm/aster/frame/internal/arch"
 	"github.com/aster-cvm/aster/frame/internal/mm"
+	"github.com/aster-cvm/aster/frame/vdso"
 )
 
 // What the boot learned, for frame/boot's safe API. These run in ordinary
@@ -78,3 +79,9 @@ func ModuleBytes(i int) ([]byte, bool) {
 
 // Protections reports whether SMEP and SMAP are on.
 func Protections() (smep, smap bool) { return hasSMEP, hasSMAP }
+
+// Clock returns the frame's clock parameters, for vDSOs of user programs.
+func Clock() vdso.Clock { return clockParams() }
+
+// Nanotime returns the frame's CLOCK_MONOTONIC in nanoseconds.
+func Nanotime() int64 { return nanotime() }

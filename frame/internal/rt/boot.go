@@ -268,6 +268,7 @@ func startRuntime() {
 	}
 	random := uint64(base) + uint64(pos)
 	_, _, _, edx := arch.Cpuid(1, 0)
+	vdsoImage := setupKernelVDSO()
 	words := [...]uint64{
 		1, argv0, 0, // argc, argv, NULL
 		env0, 0, // envp, NULL
@@ -278,6 +279,7 @@ func startRuntime() {
 		15, platform, // AT_PLATFORM
 		23, 0, // AT_SECURE
 		11, 0, 12, 0, 13, 0, 14, 0, // AT_UID, EUID, GID, EGID
+		33, uint64(vdsoImage), // AT_SYSINFO_EHDR: the runtime reads its clocks there
 		0, 0, // AT_NULL
 	}
 	pos = (pos - 8*len(words)) &^ 15
