@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"debug/elf"
 	"fmt"
+	"go/format"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,7 +42,12 @@ func main() {
 		fmt.Fprintf(&b, "\toff_%s = %#x\n", n, syms[n])
 	}
 	b.WriteString(")\n")
-	if err := os.WriteFile("code.go", b.Bytes(), 0o644); err != nil {
+	src, err := format.Source(b.Bytes())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if err := os.WriteFile("code.go", src, 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
