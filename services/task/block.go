@@ -6,11 +6,22 @@ import (
 	"github.com/aster-cvm/aster/services/abi/linux"
 )
 
-// monotonic returns nanoseconds on the monotonic clock.
-func monotonic() int64 { return int64(time.Since(epoch)) }
+// monotonic returns nanoseconds on the monotonic clock: CLOCK_MONOTONIC
+// as programs see it.
+func monotonic() int64 { return monotonicSource() }
 
-// epoch anchors monotonic; time.Since uses the monotonic reading.
+// monotonicSource is the clock behind monotonic. By default it is Go's
+// monotonic clock (never zero, as Linux's starts at boot); the kernel
+// installs the frame's, which the vDSO also reads, so a program's
+// clock_gettime gives the same time through either path.
+var monotonicSource = func() int64 { return int64(time.Since(epoch)) + int64(time.Second) }
+
+// epoch anchors the default monotonic clock.
 var epoch = time.Now()
+
+// SetMonotonic installs the source of CLOCK_MONOTONIC (call it before any
+// process starts).
+func SetMonotonic(f func() int64) { monotonicSource = f }
 
 // block waits for wake, the deadline (a monotonic() time; 0: none) or an
 // interruption (a signal or the process's exit). It returns nil when woken,

@@ -30,7 +30,7 @@ func clockNow(clock uint64) (int64, error) {
 	case clockRealtime, 5, 8: // REALTIME, REALTIME_COARSE, REALTIME_ALARM
 		return time.Now().UnixNano(), nil
 	case clockMonotonic, 2, 3, 4, 6, clockBoottime, 9: // MONOTONIC*, CPUTIME (approximated), BOOTTIME*
-		return monotonic() + int64(time.Second), nil // never zero, like Linux's boot offset
+		return monotonic(), nil
 	}
 	return 0, linux.EINVAL
 }
