@@ -117,6 +117,18 @@ func (s *VmSpace) Move(from, to, n uint64) error {
 	return err
 }
 
+// Clone returns a new address space holding a copy of every page of s,
+// with the same protections: the memory side of fork(2).
+func (s *VmSpace) Clone() (*VmSpace, error) {
+	r, err := s.call(rt.SysVmClone, 0, 0, 0, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	c := &VmSpace{id: uint64(r)}
+	runtime.SetFinalizer(c, (*VmSpace).Close)
+	return c, nil
+}
+
 // Populated reports whether the page containing va is mapped, and how
 // (a PROT_NONE page is mapped with Prot 0).
 func (s *VmSpace) Populated(va uint64) (Prot, bool) {

@@ -268,3 +268,36 @@ func TestFreeLowerHalf(t *testing.T) {
 		t.Errorf("%d frames still used, want 4", got)
 	}
 }
+
+func TestForEachLower(t *testing.T) {
+	pt, bm := newTestTable(t, 64<<20)
+	vas := []VirtAddr{0x400000, 0x401000, 0x7fffffffe000, 0x10000000}
+	for _, va := range vas {
+		pa, _ := bm.Alloc()
+		pt.Map(va, pa, PTEUser)
+	}
+	kpa, _ := bm.Alloc()
+	pt.Map(0xffffc00000000000, kpa, 0)
+	var got []VirtAddr
+	pt.ForEachLower(func(va VirtAddr, pte uint64) bool {
+		if pte&PTEUser == 0 {
+			t.Errorf("%#x: pte %#x", va, pte)
+		}
+		got = append(got, va)
+		return true
+	})
+	want := []VirtAddr{0x400000, 0x401000, 0x10000000, 0x7fffffffe000}
+	if len(got) != len(want) {
+		t.Fatalf("visited %#x", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("visited %#x, want %#x", got, want)
+		}
+	}
+	n := 0
+	pt.ForEachLower(func(VirtAddr, uint64) bool { n++; return n < 2 })
+	if n != 2 {
+		t.Errorf("stopping early visited %d", n)
+	}
+}

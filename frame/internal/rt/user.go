@@ -34,6 +34,7 @@ const (
 	SysVmQuery   = asterSysBase + 7
 	SysVmCopy    = asterSysBase + 8
 	SysVmMove    = asterSysBase + 9
+	SysVmClone   = asterSysBase + 10
 )
 
 // Exit reasons of a user run.
@@ -151,6 +152,8 @@ func doUserSyscall(t *Thread, nr uint64) (ret uint64, ok bool) {
 		return vmCopy(r.RDI, r.RSI, uintptr(r.RDX), r.R10, r.R8 != 0), true
 	case SysVmMove:
 		return vmMove(r.RDI, r.RSI, r.RDX, r.R10), true
+	case SysVmClone:
+		return vmClone(r.RDI), true
 	}
 	return 0, false
 }
@@ -329,6 +332,47 @@ func vmMove(id, from, to, n uint64) uint64 {
 		}
 	}
 	return 0
+}
+
+// vmClone creates an address space holding a copy of every user page of
+// id, with the same protections (fork(2)). Pages are copied now rather
+// than shared copy-on-write: simple and always correct; the copy costs
+// one memmove per page.
+func vmClone(id uint64) uint64 {
+	src, _, ok := vmTable(id)
+	if !ok {
+		return errRet(eINVAL)
+	}
+	nid := vmNew()
+	if int64(nid) < 0 {
+		return nid
+	}
+	dst, dv, _ := vmTable(nid)
+	failed := false
+	src.ForEachLower(func(va mm.VirtAddr, pte uint64) bool {
+		if frames.FreeFrames() < userReserve() {
+			failed = true
+			return false
+		}
+		pa, ok := frames.Alloc()
+		if !ok {
+			failed = true
+			return false
+		}
+		*physPage(pa) = *physPage(mm.PTEAddr(pte))
+		if !dst.Map(va, pa, pte&(mm.PTEUser|mm.PTEWrite|mm.PTENoExec)) {
+			frames.Free(pa)
+			failed = true
+			return false
+		}
+		dv.pages++
+		return true
+	})
+	if failed {
+		vmFree(nid)
+		return errRet(eNOMEM)
+	}
+	return nid
 }
 
 // vmCopy copies n bytes between user address va and kernel buffer buf

@@ -99,6 +99,7 @@ func main() {
 	check("kick-and-preemption", testKick(vm))
 	check("copy-efault", testCopies(vm))
 	check("prot-none-and-move", testProtNoneMove(vm))
+	check("clone", testClone(vm))
 	check("close", testClose())
 	if n := failed.Load(); n > 0 {
 		fmt.Printf("usermode: %d checks failed\n", n)
@@ -300,4 +301,31 @@ func testProtNoneMove(vm *user.VmSpace) error {
 		return fmt.Errorf("moved prot %v", p)
 	}
 	return nil
+}
+
+// testClone: a cloned address space is a copy: later writes to either
+// side stay there, protections carry over, and user code runs in it.
+func testClone(vm *user.VmSpace) error {
+	if err := vm.MapData(0xc00000, user.ProtRead|user.ProtWrite, []byte("before")); err != nil {
+		return err
+	}
+	c, err := vm.Clone()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if _, err := vm.WriteAt([]byte("parent"), 0xc00000); err != nil {
+		return err
+	}
+	b := make([]byte, 6)
+	if _, err := c.ReadAt(b, 0xc00000); err != nil || string(b) != "before" {
+		return fmt.Errorf("the clone reads %q %v", b, err)
+	}
+	if p, ok := c.Populated(codeVA); !ok || p != user.ProtRead|user.ProtExec {
+		return fmt.Errorf("code in the clone: %v %v", p, ok)
+	}
+	if p, ok := c.Populated(0x700000); !ok || p != 0 {
+		return fmt.Errorf("PROT_NONE in the clone: %v %v", p, ok)
+	}
+	return testHello(c)
 }
