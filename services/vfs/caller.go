@@ -66,3 +66,10 @@ func (p *Proc) RootDir() Location {
 // Valid reports whether l names something (the zero Location of an
 // anonymous file does not).
 func (l Location) Valid() bool { return l.d != nil }
+
+// CurrentUmask returns p's umask without changing it (the Umask: line of
+// /proc/[pid]/status).
+func (p *Proc) CurrentUmask() uint32 {
+	_, _, umask := p.FS.get()
+	return umask
+}
