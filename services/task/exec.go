@@ -57,6 +57,7 @@ func (k *Kernel) StartProcess(files *vfs.Proc, file string, argv, envv []string)
 		k.Platform.Release(tg.mm.AddressSpace())
 		return nil, err
 	}
+	tg.proc = procState{exe: files.PathOf(f.Location()), layout: *res, start: monotonic()}
 	*t.Regs() = Regs{RIP: res.Entry, RSP: res.SP, RFLAGS: 0x202}
 	t.Start()
 	return tg, nil

@@ -61,6 +61,10 @@ type ThreadGroup struct {
 	name       string
 	nofile     uint64
 	done       chan struct{}
+
+	// proc is what /proc shows of the program (procinfo.go); set once at
+	// start, before the first task runs.
+	proc procState
 }
 
 // Task is a thread.
