@@ -54,6 +54,10 @@ func runInit(initrd []byte) int {
 	k := task.NewKernel(platform{}, v, os.Stdout)
 	_, _, _, edx := boot.CPUID(1, 0)
 	k.HWCap = uint64(edx)
+	if err := mountProc(v, k); err != nil {
+		fmt.Printf("aster: mount /proc: %v\n", err)
+		return 1
+	}
 	fmt.Printf("aster: initramfs unpacked in %v; running %s\n", time.Since(start).Round(time.Millisecond), strings.Join(append([]string{path}, args...), " "))
 	tg, err := k.StartProcess(files, path, append([]string{path}, args...), initEnv)
 	if err != nil {
