@@ -126,7 +126,7 @@ func (t *Task) writeLoop(addr, total uint64, write func(buf []byte, off uint64) 
 // sysRead implements read(2).
 func sysRead(t *Task, a Args) (uint64, error) {
 	fd := a.Int(0)
-	return t.readLoop(a[1], a[2], func(b []byte, _ uint64) (int, error) { return t.tg.files.Read(fd, b) }, t.rewinder(fd))
+	return t.readLoop(a[1], a[2], func(b []byte, done uint64) (int, error) { return t.readFD(fd, b, done) }, t.rewinder(fd))
 }
 
 // rewinder steps fd's position back over bytes read but not delivered
@@ -139,7 +139,7 @@ func (t *Task) rewinder(fd int32) func(int) {
 // sysWrite implements write(2).
 func sysWrite(t *Task, a Args) (uint64, error) {
 	fd := a.Int(0)
-	return t.writeLoop(a[1], a[2], func(b []byte, _ uint64) (int, error) { return t.tg.files.Write(fd, b) })
+	return t.writeLoop(a[1], a[2], func(b []byte, _ uint64) (int, error) { return t.writeFD(fd, b) })
 }
 
 // sysPread64 implements pread64(2).
@@ -220,8 +220,11 @@ func (t *Task) vectored(a Args, one func(addr, n uint64) (uint64, error)) (uint6
 // sysReadv implements readv(2).
 func sysReadv(t *Task, a Args) (uint64, error) {
 	fd := a.Int(0)
+	total := uint64(0) // read by the earlier iovecs
 	return t.vectored(a, func(addr, n uint64) (uint64, error) {
-		return t.readLoop(addr, n, func(b []byte, _ uint64) (int, error) { return t.tg.files.Read(fd, b) }, t.rewinder(fd))
+		got, err := t.readLoop(addr, n, func(b []byte, done uint64) (int, error) { return t.readFD(fd, b, total+done) }, t.rewinder(fd))
+		total += got
+		return got, err
 	})
 }
 
@@ -229,7 +232,7 @@ func sysReadv(t *Task, a Args) (uint64, error) {
 func sysWritev(t *Task, a Args) (uint64, error) {
 	fd := a.Int(0)
 	return t.vectored(a, func(addr, n uint64) (uint64, error) {
-		return t.writeLoop(addr, n, func(b []byte, _ uint64) (int, error) { return t.tg.files.Write(fd, b) })
+		return t.writeLoop(addr, n, func(b []byte, _ uint64) (int, error) { return t.writeFD(fd, b) })
 	})
 }
 
