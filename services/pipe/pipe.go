@@ -14,6 +14,7 @@ package pipe
 import (
 	"encoding/binary"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aster-cvm/aster/services/abi/linux"
@@ -29,10 +30,26 @@ type pipe struct {
 	buf     []byte // unread bytes, oldest first
 	readers int
 	writers int
+	ino     uint64
 	// hadWriter is set once a writer existed, so that a reader sees
 	// POLLHUP only after a writer came and went (pipe_poll).
 	hadWriter bool
 }
+
+// lastIno numbers pipes, as pipefs gives each pipe an inode.
+var lastIno atomic.Uint64
+
+// attr is what fstat(2) shows of either end: a FIFO owned by root, mode
+// 0600 (fs/pipe.c get_pipe_inode).
+func (p *pipe) attr() vfs.Attr {
+	return vfs.Attr{Ino: p.ino, Mode: linux.S_IFIFO | 0o600, Nlink: 1, Blksize: linux.PIPE_BUF}
+}
+
+// Attr implements fstat(2) on the read end.
+func (r *ReadEnd) Attr() vfs.Attr { return r.p.attr() }
+
+// Attr implements fstat(2) on the write end.
+func (w *WriteEnd) Attr() vfs.Attr { return w.p.attr() }
 
 // ReadEnd is the read side of a pipe.
 type ReadEnd struct{ p *pipe }
@@ -43,7 +60,7 @@ type WriteEnd struct{ p *pipe }
 // New returns the two ends of a new pipe, each counted once (their open
 // file descriptions release them).
 func New() (*ReadEnd, *WriteEnd) {
-	p := &pipe{readers: 1, writers: 1, hadWriter: true}
+	p := &pipe{readers: 1, writers: 1, hadWriter: true, ino: lastIno.Add(1)}
 	return &ReadEnd{p}, &WriteEnd{p}
 }
 
