@@ -100,7 +100,10 @@ func (t *Task) dequeue() (linux.SigInfo, bool) {
 // system call an interruption cut short and delivers pending signals.
 func (t *Task) deliverSignals() {
 	r := t.ctx.Regs()
-	restart := r.RAX == errnoRet(linux.ERESTARTSYS)
+	// ERESTARTSYS restarts after a handler with SA_RESTART, ERESTARTNOHAND
+	// (poll, select) only when no handler runs (kernel/signal.c,
+	// arch/x86/kernel/signal.c handle_signal).
+	restart := r.RAX == errnoRet(linux.ERESTARTSYS) || r.RAX == errnoRet(linux.ERESTARTNOHAND)
 	for !t.exiting.Load() {
 		info, ok := t.dequeue()
 		if !ok {
@@ -130,7 +133,7 @@ func (t *Task) deliverSignals() {
 		}
 		if restart {
 			restart = false
-			if act.Flags&linux.SA_RESTART != 0 {
+			if act.Flags&linux.SA_RESTART != 0 && r.RAX == errnoRet(linux.ERESTARTSYS) {
 				r.RAX = t.origRAX
 				r.RIP -= 2 // re-execute SYSCALL
 			} else {
@@ -150,6 +153,13 @@ func (t *Task) deliverSignals() {
 		r.RAX = t.origRAX
 		r.RIP -= 2
 	}
+	// No handler ran: a mask a system call swapped in goes away now
+	// (restore_saved_sigmask).
+	t.mu.Lock()
+	if t.hasSaved {
+		t.sigmask, t.hasSaved = t.savedMask, false
+	}
+	t.mu.Unlock()
 }
 
 // The signal frame, as arch/x86/kernel/signal_64.c builds it: pretcode,
@@ -175,6 +185,13 @@ func (t *Task) setupFrame(sig int, act SigAction, info linux.SigInfo) error {
 	r := t.ctx.Regs()
 	t.mu.Lock()
 	altSP, altSize, mask := t.altSP, t.altSize, t.sigmask
+	// The frame keeps the mask to return to: the one saved by ppoll or
+	// pselect6 if they swapped one in (sigmask_to_save). The handler
+	// itself runs with the current one plus its own.
+	frameMask := mask
+	if t.hasSaved {
+		frameMask, t.hasSaved = t.savedMask, false
+	}
 	t.mu.Unlock()
 	sp := r.RSP - redZone
 	onAlt := altSize != 0 && r.RSP > altSP && r.RSP <= altSP+altSize
@@ -207,10 +224,10 @@ func (t *Task) setupFrame(sig int, act SigAction, info linux.SigInfo) error {
 	}
 	le.PutUint16(mc[144:], 0x33) // cs: __USER_CS
 	le.PutUint16(mc[150:], 0x2b) // ss: __USER_DS
-	le.PutUint64(mc[168:], mask)
+	le.PutUint64(mc[168:], frameMask)
 	le.PutUint64(mc[176:], info.Addr)
 	le.PutUint64(mc[scFpstate:], fp)
-	le.PutUint64(uc[frSigmask:], mask)
+	le.PutUint64(uc[frSigmask:], frameMask)
 	ib := info.Bytes()
 	copy(b[frInfo:], ib[:])
 	if err := t.copyOut(frame, b[:]); err != nil {

@@ -186,19 +186,35 @@ func sysKill(t *Task, a Args) (uint64, error) {
 	if pid != t.tg.tgid && pid != 0 && pid != -1 {
 		return 0, linux.ESRCH
 	}
-	target := t
-	t.tg.mu.Lock()
-	for _, c := range t.tg.tasks {
+	return 0, signalTask(t, t.tg.signalTarget(t, sig), sig, linux.SI_USER)
+}
+
+// signalTarget picks the thread that takes a process-directed signal: one
+// that does not block it, prefer first (complete_signal); prefer itself
+// when none qualifies. prefer may be nil.
+func (tg *ThreadGroup) signalTarget(prefer *Task, sig int) *Task {
+	target := prefer
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	for _, c := range tg.tasks {
 		c.mu.Lock()
 		blocked := sig > 0 && c.sigmask&uint64(linux.SigBit(sig)) != 0
 		c.mu.Unlock()
-		if !blocked {
+		if !blocked || target == nil {
 			target = c
-			if c == t {
+			if c == prefer && !blocked {
 				break
 			}
 		}
 	}
-	t.tg.mu.Unlock()
-	return 0, signalTask(t, target, sig, linux.SI_USER)
+	return target
+}
+
+// Signal sends sig to the process from the kernel (si_code SI_KERNEL), as
+// the terminal does for ISIG characters (kill_pgrp). A process that has
+// exited ignores it.
+func (tg *ThreadGroup) Signal(sig int) {
+	if target := tg.signalTarget(nil, sig); target != nil {
+		target.sendSignal(linux.SigInfo{Signo: int32(sig), Code: linux.SI_KERNEL})
+	}
 }

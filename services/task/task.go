@@ -85,6 +85,11 @@ type Task struct {
 	altSize  uint64
 	clearTID uint64
 	robust   uint64
+	// savedMask is the mask to put back, when hasSaved is set, once a
+	// system call that swapped in a mask for its wait (ppoll, pselect6)
+	// returns: Linux's saved_sigmask and TIF_RESTORE_SIGMASK.
+	savedMask uint64
+	hasSaved  bool
 
 	// interrupt has a token while a signal or an exit waits for the task:
 	// blocking system calls select on it.

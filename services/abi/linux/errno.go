@@ -62,6 +62,8 @@ const (
 	EOPNOTSUPP   Errno = 95
 	ETIMEDOUT    Errno = 110
 	ERESTARTSYS  Errno = 512 // kernel-internal: restart if SA_RESTART
+	// ERESTARTNOHAND is kernel-internal: restart if no handler runs.
+	ERESTARTNOHAND Errno = 514
 )
 
 var errnoNames = map[Errno]string{
