@@ -58,14 +58,6 @@ func (e *epollFD) Release() {
 	e.items = nil
 }
 
-func readiness(f *vfs.File) uint32 {
-	if p, ok := f.Impl().(Pollable); ok {
-		return p.Readiness()
-	}
-	// Files that cannot block (regular files) are always ready.
-	return pollIn | pollOut
-}
-
 // ready collects up to max ready events.
 func (e *epollFD) ready(max int) [][2]uint64 {
 	e.mu.Lock()
@@ -78,7 +70,7 @@ func (e *epollFD) ready(max int) [][2]uint64 {
 		if it.disabled {
 			continue
 		}
-		r := readiness(it.file) & (it.events | pollErr | pollHup)
+		r := pollReadiness(it.file) & (it.events | pollErr | pollHup)
 		if r == 0 {
 			continue
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/aster-cvm/aster/services/abi/linux"
 	"github.com/aster-cvm/aster/services/vfs"
+	"github.com/aster-cvm/aster/services/waiter"
 )
 
 func init() {
@@ -23,7 +24,7 @@ type eventFD struct {
 	count     uint64
 	semaphore bool
 	changed   chan struct{} // closed and replaced on every change
-	q         waitQueue
+	q         waiter.Queue
 }
 
 func (e *eventFD) IsStream() {}
@@ -45,7 +46,7 @@ func (e *eventFD) Read(dst []byte, _ int64) (int, error) {
 	}
 	e.count -= v
 	binary.LittleEndian.PutUint64(dst, v)
-	e.q.notify()
+	e.q.Notify()
 	return 8, nil
 }
 
@@ -64,7 +65,7 @@ func (e *eventFD) Write(src []byte, _ int64) (int, error) {
 		return 0, linux.EAGAIN
 	}
 	e.count += v
-	e.q.notify()
+	e.q.Notify()
 	return 8, nil
 }
 
@@ -83,7 +84,7 @@ func (e *eventFD) Readiness() uint32 {
 }
 
 // Watch implements Pollable.
-func (e *eventFD) Watch(ch chan struct{}) func() { return e.q.watch(ch) }
+func (e *eventFD) Watch(ch chan struct{}) func() { return e.q.Watch(ch) }
 
 // sysEventfd2 implements eventfd2(2).
 func sysEventfd2(t *Task, a Args) (uint64, error) {
