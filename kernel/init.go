@@ -10,11 +10,11 @@ import (
 
 	"github.com/aster-cvm/aster/frame/boot"
 	"github.com/aster-cvm/aster/services/abi/linux"
-	"github.com/aster-cvm/aster/services/console"
 	"github.com/aster-cvm/aster/services/fs/devfs"
 	"github.com/aster-cvm/aster/services/fs/tmpfs"
 	"github.com/aster-cvm/aster/services/initramfs"
 	"github.com/aster-cvm/aster/services/task"
+	"github.com/aster-cvm/aster/services/tty"
 	"github.com/aster-cvm/aster/services/vfs"
 )
 
@@ -33,7 +33,10 @@ func runInit(initrd []byte) int {
 		fmt.Printf("aster: initramfs: %v\n", err)
 		return 1
 	}
-	con := console.New(os.Stdin, os.Stdout)
+	// The console is a terminal: the frame's serial input feeds its line
+	// discipline, which signals init (the foreground process for now).
+	con := tty.New(serialOut{os.Stdout})
+	go con.Pump(os.Stdin)
 	root := vfs.NewProc(v)
 	if err := root.Mkdirat(-100, "/dev", 0o755); err != nil && err != linux.EEXIST {
 		fmt.Printf("aster: mkdir /dev: %v\n", err)
@@ -64,6 +67,7 @@ func runInit(initrd []byte) int {
 		fmt.Printf("aster: cannot run %s: %v\n", path, err)
 		return 1
 	}
+	con.SetForeground(tg) // job control (part 2) moves it with TIOCSPGRP
 	st := tg.Wait()
 	fmt.Printf("aster: init exited with status %d\n", st.ExitCode())
 	return st.ExitCode()
