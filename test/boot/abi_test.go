@@ -129,3 +129,16 @@ func TestABIDifferentialC(t *testing.T) {
 		})
 	}
 }
+
+// TestABIDifferentialGo runs the Go programs of test/abi/programs that
+// take a root directory: gofiles (the os package's file calls and the
+// old getdents).
+func TestABIDifferentialGo(t *testing.T) {
+	for _, name := range []string{"gofiles"} {
+		t.Run(name, func(t *testing.T) {
+			bin := buildStatic(t, "./test/abi/programs/"+name)
+			host, aster := runDifferential(t, name, bin)
+			compareLines(t, name, host, aster)
+		})
+	}
+}
