@@ -100,7 +100,10 @@ type bootOpts struct {
 	// ACPI boots without isa-debug-exit: the guest powers off via ACPI S5.
 	ACPI bool
 	// Stdin is the console input.
-	Stdin  string
+	Stdin string
+	// Script is console input sent step by step, each step once the
+	// console shows its prompt (tty_test.go); it replaces Stdin.
+	Script []step
 	Memory string // default "256M"
 	SMP    int    // default 1
 	// Initrd overrides the initramfs passed with -initrd.
@@ -167,6 +170,11 @@ func boot(t *testing.T, extra string, opts bootOpts) (output string, status int)
 	qopts := qemu.Options{Stdout: &console, Stderr: &stderr, Timeout: bootTimeout}
 	if opts.Stdin != "" {
 		qopts.Stdin = strings.NewReader(opts.Stdin)
+	}
+	if len(opts.Script) > 0 {
+		sc := newScripter(opts.Script, &console)
+		defer sc.close()
+		qopts.Stdin, qopts.Stdout = sc.in, sc
 	}
 	res, err := qemu.Run(context.Background(), cfg, qopts)
 	output = strings.ReplaceAll(console.String(), "\r\n", "\n")
