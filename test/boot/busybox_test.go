@@ -56,8 +56,8 @@ func TestBusyBox(t *testing.T) {
 	img := initramfs(t, guestFiles, dirs...)
 
 	type tc struct {
-		args   string // the applet and its arguments, as on the kernel command line
-		binary bool   // compare output by SHA-256
+		argv   []string // the applet and its arguments
+		binary bool     // compare output by SHA-256
 		norm   func(string) string
 	}
 	sortLines := func(s string) string {
@@ -75,62 +75,72 @@ func TestBusyBox(t *testing.T) {
 		return strings.Join([]string{f[0], f[len(f)-2], f[len(f)-1]}, " ") + "\n"
 	}
 	cases := []tc{
-		{args: "echo hello aster"},
-		{args: "cat data/hello.txt tmp/notes.txt"},
-		{args: "cat data/missing"},
-		{args: "ls -l data/sub tmp"},
-		{args: "ls -1a data"}, // -1: Aster's stdout is a terminal, the host's a pipe
-		{args: "wc data/words.txt tmp/notes.txt"},
-		{args: "head -n 3 data/words.txt"},
-		{args: "tail -n 2 data/words.txt"},
-		{args: "sort -r data/words.txt"},
-		{args: "uniq -c data/dups.txt"},
-		{args: "grep -n an data/words.txt"},
-		{args: "grep -c zzz data/words.txt"},
-		{args: "sed s/a/A/g data/words.txt"},
-		{args: `awk "{ print NR, length($1), $1 }" data/words.txt`},
-		{args: "od -c data/hello.txt"},
-		{args: "od -A x -t x1z data/sub/bytes.bin"},
-		{args: "md5sum data/hello.txt data/words.txt"},
-		{args: "sha256sum data/hello.txt data/words.txt"},
-		{args: "date -u -d @1000000000"},
-		{args: "date", norm: normDate},
-		{args: "uname -a", norm: normUname},
-		{args: "uname -s -m"},
-		{args: "mkdir -p tmp/a/b/c"},
-		{args: "mkdir data"},
-		{args: "mkdir tmp/x/y"},
-		{args: "cp data/hello.txt tmp/copy"},
-		{args: "cp -rv data tmp/data2", norm: sortLines},
-		{args: "cp data tmp/x"},
-		{args: "cp missing tmp/x"},
-		{args: "mv tmp/notes.txt tmp/moved"},
-		{args: "mv missing tmp/x"},
-		{args: "rm tmp/notes.txt"},
-		{args: "rm data"},
-		{args: "rm -r data"},
-		{args: "ln -sv hello.txt tmp/link"},
-		{args: "ln -s x data/hello.txt"},
-		{args: "ln data/hello.txt tmp/hard"},
-		{args: `stat -c "%n %s %a %F %h %u %g %U %G" data/hello.txt data/words.txt`},
-		{args: `stat -c "%n %a %F %U" data data/sub`},
-		{args: "stat data/missing"},
-		{args: "find data", norm: sortLines},
-		{args: `find data -name "*.txt"`, norm: sortLines},
-		{args: "find data -type d", norm: sortLines},
-		{args: "tar cf - data/hello.txt data/words.txt", binary: true},
-		{args: "tar tvf data/archive.tar"},
-		{args: "tar xvf data/archive.tar -C tmp"},
-		{args: "gzip -c data/words.txt", binary: true},
-		{args: "gzip tmp/notes.txt"},
-		{args: "gunzip -c data/words.txt.gz"},
-		{args: "gunzip tmp/n.gz"},
-		{args: "gunzip -c data/hello.txt"},
+		{argv: []string{"echo", "hello", "aster"}},
+		{argv: []string{"cat", "data/hello.txt", "tmp/notes.txt"}},
+		{argv: []string{"cat", "data/missing"}},
+		{argv: []string{"ls", "-l", "data/sub", "tmp"}},
+		{argv: []string{"ls", "-1a", "data"}}, // -1: Aster's stdout is a terminal, the host's a pipe
+		{argv: []string{"wc", "data/words.txt", "tmp/notes.txt"}},
+		{argv: []string{"head", "-n", "3", "data/words.txt"}},
+		{argv: []string{"tail", "-n", "2", "data/words.txt"}},
+		{argv: []string{"sort", "-r", "data/words.txt"}},
+		{argv: []string{"uniq", "-c", "data/dups.txt"}},
+		{argv: []string{"grep", "-n", "an", "data/words.txt"}},
+		{argv: []string{"grep", "-c", "zzz", "data/words.txt"}},
+		{argv: []string{"sed", "s/a/A/g", "data/words.txt"}},
+		{argv: []string{"awk", "{ print NR, length($1), $1 }", "data/words.txt"}},
+		{argv: []string{"od", "-c", "data/hello.txt"}},
+		{argv: []string{"od", "-A", "x", "-t", "x1z", "data/sub/bytes.bin"}},
+		{argv: []string{"md5sum", "data/hello.txt", "data/words.txt"}},
+		{argv: []string{"sha256sum", "data/hello.txt", "data/words.txt"}},
+		{argv: []string{"date", "-u", "-d", "@1000000000"}},
+		{argv: []string{"date"}, norm: normDate},
+		{argv: []string{"uname", "-a"}, norm: normUname},
+		{argv: []string{"uname", "-s", "-m"}},
+		{argv: []string{"mkdir", "-p", "tmp/a/b/c"}},
+		{argv: []string{"mkdir", "data"}},
+		{argv: []string{"mkdir", "tmp/x/y"}},
+		{argv: []string{"cp", "data/hello.txt", "tmp/copy"}},
+		{argv: []string{"cp", "-rv", "data", "tmp/data2"}, norm: sortLines},
+		{argv: []string{"cp", "data", "tmp/x"}},
+		{argv: []string{"cp", "missing", "tmp/x"}},
+		{argv: []string{"mv", "tmp/notes.txt", "tmp/moved"}},
+		{argv: []string{"mv", "missing", "tmp/x"}},
+		{argv: []string{"rm", "tmp/notes.txt"}},
+		{argv: []string{"rm", "data"}},
+		{argv: []string{"rm", "-r", "data"}},
+		{argv: []string{"ln", "-sv", "hello.txt", "tmp/link"}},
+		{argv: []string{"ln", "-s", "x", "data/hello.txt"}},
+		{argv: []string{"ln", "data/hello.txt", "tmp/hard"}},
+		{argv: []string{"stat", "-c", "%n %s %a %F %h %u %g %U %G", "data/hello.txt", "data/words.txt"}},
+		{argv: []string{"stat", "-c", "%n %a %F %U", "data", "data/sub"}},
+		{argv: []string{"stat", "data/missing"}},
+		{argv: []string{"find", "data"}, norm: sortLines},
+		{argv: []string{"find", "data", "-name", "*.txt"}, norm: sortLines},
+		{argv: []string{"find", "data", "-type", "d"}, norm: sortLines},
+		{argv: []string{"tar", "cf", "-", "data/hello.txt", "data/words.txt"}, binary: true},
+		{argv: []string{"tar", "tvf", "data/archive.tar"}},
+		{argv: []string{"tar", "xvf", "data/archive.tar", "-C", "tmp"}},
+		{argv: []string{"gzip", "-c", "data/words.txt"}, binary: true},
+		{argv: []string{"gzip", "tmp/notes.txt"}},
+		{argv: []string{"gunzip", "-c", "data/words.txt.gz"}},
+		{argv: []string{"gunzip", "tmp/n.gz"}},
+		{argv: []string{"gunzip", "-c", "data/hello.txt"}},
 	}
 	for _, c := range cases {
-		t.Run(strings.ReplaceAll(c.args, "/", "_"), func(t *testing.T) {
-			hostOut, hostStatus := busyboxOnHost(t, bb, files, dirs, c.args)
-			console, status := boot(t, "init=/bin/busybox -- "+c.args, bootOpts{Initrd: img})
+		args := strings.Join(c.argv, " ")
+		t.Run(strings.ReplaceAll(args, "/", "_"), func(t *testing.T) {
+			hostOut, hostStatus := busyboxOnHost(t, bb, files, dirs, c.argv)
+			// The kernel's command line quotes words with double quotes
+			// (lib/cmdline.c next_arg).
+			words := make([]string, len(c.argv))
+			for i, w := range c.argv {
+				words[i] = w
+				if strings.ContainsAny(w, " \t") {
+					words[i] = `"` + w + `"`
+				}
+			}
+			console, status := boot(t, "init=/bin/busybox -- "+strings.Join(words, " "), bootOpts{Initrd: img})
 			out, logs := guestOutput(t, console)
 			for _, l := range logs {
 				t.Logf("kernel: %s", l)
@@ -148,14 +158,14 @@ func TestBusyBox(t *testing.T) {
 			if c.norm != nil {
 				hostOut, out = c.norm(hostOut), c.norm(out)
 			}
-			compareLines(t, c.args, hostOut, out)
+			compareLines(t, args, hostOut, out)
 		})
 	}
 }
 
-// busyboxOnHost runs busybox with args (split as the kernel splits its
-// command line) in a fresh copy of the fixture tree.
-func busyboxOnHost(t *testing.T, bb string, files map[string]string, dirs []string, args string) (string, int) {
+// busyboxOnHost runs busybox with argv in a fresh copy of the fixture
+// tree.
+func busyboxOnHost(t *testing.T, bb string, files map[string]string, dirs []string, argv []string) (string, int) {
 	t.Helper()
 	dir := t.TempDir()
 	for _, d := range dirs {
@@ -176,7 +186,7 @@ func busyboxOnHost(t *testing.T, bb string, files map[string]string, dirs []stri
 	for _, d := range slices.Backward(dirs) {
 		must(t, os.Chtimes(filepath.Join(dir, d), epoch, epoch))
 	}
-	cmd := exec.Command(bb, splitCmdline(args)...)
+	cmd := exec.Command(bb, argv...)
 	cmd.Dir = dir
 	cmd.Env = initEnvHost()
 	out, _ := cmd.CombinedOutput()
@@ -188,33 +198,6 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-// splitCmdline splits words at blanks outside double quotes, dropping the
-// quotes, as the kernel's command-line parser does (lib/cmdline.c).
-func splitCmdline(s string) []string {
-	var words []string
-	var cur strings.Builder
-	inQuote, inWord := false, false
-	for _, r := range s {
-		switch {
-		case r == '"':
-			inQuote, inWord = !inQuote, true
-		case (r == ' ' || r == '\t') && !inQuote:
-			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		default:
-			cur.WriteRune(r)
-			inWord = true
-		}
-	}
-	if inWord {
-		words = append(words, cur.String())
-	}
-	return words
 }
 
 // busyboxFixture is the tree both sides start from; /etc/passwd and
