@@ -16,71 +16,41 @@ func init() {
 // preadv2 and pwritev2 accept; others are EOPNOTSUPP.
 const rwfSupported = 0x1f // HIPRI | DSYNC | SYNC | NOWAIT | APPEND
 
-// vecBufs reads an iovec array and allocates a kernel buffer per entry.
-func (t *Task) vecBufs(addr, cnt uint64) ([][2]uint64, [][]byte, error) {
-	iov, err := t.iovecs(addr, cnt)
-	if err != nil {
-		return nil, nil, err
-	}
-	bufs := make([][]byte, len(iov))
-	for i, v := range iov {
-		bufs[i] = make([]byte, min(v[1], maxRW))
-	}
-	return iov, bufs, nil
-}
-
 // preadv reads at off, or at the file position when off is -1 (preadv2).
 // On x86-64 the offset is the low argument alone (pos_from_hilo shifts
-// the high one out).
+// the high one out). Each iovec goes through readLoop, in bounded chunks:
+// the lengths are the caller's and must not size kernel buffers (a
+// preadv of a few 1 GiB iovecs used to exhaust the kernel's memory).
 func preadv(t *Task, a Args, off int64) (uint64, error) {
-	iov, bufs, err := t.vecBufs(a[1], a[2])
-	if err != nil {
-		return 0, err
-	}
-	var got int
 	if off == -1 {
-		got, err = t.tg.files.Readv(a.Int(0), bufs)
-	} else {
-		got, err = t.tg.files.Preadv(a.Int(0), bufs, off)
+		return sysReadv(t, a)
 	}
-	left := got
-	for i, v := range iov {
-		n := min(left, len(bufs[i]))
-		if n == 0 {
-			break
-		}
-		if err := t.copyOut(v[0], bufs[i][:n]); err != nil {
-			return 0, err
-		}
-		left -= n
-	}
-	if got > 0 {
-		return uint64(got), nil
-	}
-	return 0, err
+	fd, total := a.Int(0), uint64(0) // total: read by the earlier iovecs
+	return t.vectored(a, func(addr, n uint64) (uint64, error) {
+		at := off + int64(total)
+		got, err := t.readLoop(addr, n, func(b []byte, done uint64) (int, error) {
+			return t.tg.files.Pread64(fd, b, at+int64(done))
+		}, nil)
+		total += got
+		return got, err
+	})
 }
 
-// pwritev writes at off, or at the file position when off is -1.
+// pwritev writes at off, or at the file position when off is -1, an iovec
+// at a time in bounded chunks (writeLoop), as writev does.
 func pwritev(t *Task, a Args, off int64) (uint64, error) {
-	iov, bufs, err := t.vecBufs(a[1], a[2])
-	if err != nil {
-		return 0, err
-	}
-	for i, v := range iov {
-		if err := t.copyIn(v[0], bufs[i]); err != nil {
-			return 0, err
-		}
-	}
-	var got int
 	if off == -1 {
-		got, err = t.tg.files.Writev(a.Int(0), bufs)
-	} else {
-		got, err = t.tg.files.Pwritev(a.Int(0), bufs, off)
+		return sysWritev(t, a)
 	}
-	if got > 0 {
-		return uint64(got), nil
-	}
-	return 0, err
+	fd, total := a.Int(0), uint64(0)
+	return t.vectored(a, func(addr, n uint64) (uint64, error) {
+		at := off + int64(total)
+		got, err := t.writeLoop(addr, n, func(b []byte, done uint64) (int, error) {
+			return t.tg.files.Pwrite64(fd, b, at+int64(done))
+		})
+		total += got
+		return got, err
+	})
 }
 
 // sysPreadv implements preadv(2).
