@@ -129,12 +129,7 @@ func (r *ReadEnd) ReadWait(dst []byte, nonblock bool, w waiter.Waiter) (int, err
 }
 
 // Release drops the reader: writers blocked or to come get EPIPE.
-func (r *ReadEnd) Release() {
-	r.p.mu.Lock()
-	r.p.readers--
-	r.p.mu.Unlock()
-	r.p.q.Notify()
-}
+func (r *ReadEnd) Release() { r.p.drop(&r.p.readers) }
 
 // Readiness implements poll on the read end: POLLIN with data, POLLHUP
 // once every writer is gone.
@@ -219,11 +214,15 @@ func (w *WriteEnd) WriteWait(src []byte, nonblock bool, wt waiter.Waiter) (int, 
 }
 
 // Release drops the writer: readers see EOF once the pipe is empty.
-func (w *WriteEnd) Release() {
-	w.p.mu.Lock()
-	w.p.writers--
-	w.p.mu.Unlock()
-	w.p.q.Notify()
+func (w *WriteEnd) Release() { w.p.drop(&w.p.writers) }
+
+// drop counts one end fewer (count is p.readers or p.writers) and wakes
+// everyone waiting: the other side's EOF or EPIPE may have come.
+func (p *pipe) drop(count *int) {
+	p.mu.Lock()
+	*count--
+	p.mu.Unlock()
+	p.q.Notify()
 }
 
 // Readiness implements poll on the write end: POLLOUT while a PIPE_BUF
