@@ -54,6 +54,10 @@ func runInit(initrd []byte) int {
 		}
 	}
 	path, args := initCommand(boot.CommandLine())
+	// Programs read the frame's clock, through their vDSO or a system
+	// call alike.
+	task.SetMonotonic(boot.Nanotime)
+	task.EnableVDSO(boot.Clock())
 	k := task.NewKernel(platform{}, v, os.Stdout)
 	_, _, _, edx := boot.CPUID(1, 0)
 	k.HWCap = uint64(edx)

@@ -49,6 +49,10 @@ func (k *Kernel) StartProcess(files *vfs.Proc, file string, argv, envv []string)
 		return nil, err
 	}
 	cfg := &loader.Config{File: vfsFile{f}, Name: file, Filename: file, Argv: argv, Envv: envv, HWCap: k.HWCap}
+	if cfg.VDSO, err = mapVDSO(tg.mm); err != nil {
+		k.Platform.Release(tg.mm.AddressSpace())
+		return nil, err
+	}
 	if _, err := rand.Read(cfg.Random[:]); err != nil {
 		return nil, linux.EIO
 	}

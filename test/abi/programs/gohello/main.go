@@ -12,7 +12,9 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
+	"unsafe"
 )
 
 func main() {
@@ -77,5 +79,13 @@ func main() {
 		fmt.Println(*p)
 	}()
 	fmt.Printf("gohello: GOMAXPROCS %d, NumCPU %d\n", runtime.GOMAXPROCS(0), runtime.NumCPU())
+
+	// The vDSO: mapped, and its clock agrees with the system call's.
+	maps, _ := os.ReadFile("/proc/self/maps")
+	fmt.Printf("gohello: vdso mapped: %v\n", strings.Contains(string(maps), "[vdso]") && strings.Contains(string(maps), "[vvar]"))
+	var ts syscall.Timespec
+	_, _, errno := syscall.RawSyscall(syscall.SYS_CLOCK_GETTIME, 0, uintptr(unsafe.Pointer(&ts)), 0)
+	d := time.Since(time.Unix(ts.Sec, ts.Nsec))
+	fmt.Printf("gohello: clocks agree: %v\n", errno == 0 && d >= 0 && d < time.Second)
 	os.Exit(3)
 }
