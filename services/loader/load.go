@@ -276,14 +276,16 @@ func mapVDSO(m *mm.MM, v *VDSO) (uint64, error) {
 	}
 	return m.Mmap(mm.MmapOpts{
 		Addr: v.Addr, Length: n, Prot: mm.ProtRead | mm.ProtExec, Flags: flags,
-		File: imageFile(v.Image), Name: "[vdso]",
+		File: BytesFile(v.Image), Name: "[vdso]",
 	})
 }
 
-// imageFile is an mm.File over an in-memory image.
-type imageFile []byte
+// BytesFile is an mm.File over bytes in memory (a vDSO image, a vvar
+// page).
+type BytesFile []byte
 
-func (f imageFile) ReadAt(p []byte, off int64) (int, error) {
+// ReadAt implements io.ReaderAt.
+func (f BytesFile) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 || off >= int64(len(f)) {
 		return 0, io.EOF
 	}
@@ -294,6 +296,7 @@ func (f imageFile) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-func (f imageFile) Size() int64 { return int64(len(f)) }
+// Size implements mm.File.
+func (f BytesFile) Size() int64 { return int64(len(f)) }
 
 func pageUp(x uint64) uint64 { return (x + mm.PageSize - 1) &^ (mm.PageSize - 1) }

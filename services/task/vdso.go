@@ -1,8 +1,6 @@
 package task
 
 import (
-	"io"
-
 	"github.com/aster-cvm/aster/frame/vdso"
 	"github.com/aster-cvm/aster/services/abi/linux"
 	"github.com/aster-cvm/aster/services/loader"
@@ -38,24 +36,8 @@ func mapVDSO(m *mm.MM) (*loader.VDSO, error) {
 	}
 	vv := vdso.VVar(*vdsoClock)
 	if _, err := m.Mmap(mm.MmapOpts{Addr: base, Length: vdso.PageSize, Prot: mm.ProtRead,
-		Flags: linux.MAP_PRIVATE | linux.MAP_FIXED, File: pageFile(vv[:]), Name: "[vvar]"}); err != nil {
+		Flags: linux.MAP_PRIVATE | linux.MAP_FIXED, File: loader.BytesFile(vv[:]), Name: "[vvar]"}); err != nil {
 		return nil, err
 	}
 	return &loader.VDSO{Image: vdsoImage[:], Addr: base + vdso.PageSize}, nil
 }
-
-// pageFile is an mm.File over bytes in memory.
-type pageFile []byte
-
-func (f pageFile) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 || off >= int64(len(f)) {
-		return 0, io.EOF
-	}
-	n := copy(p, f[off:])
-	if n < len(p) {
-		return n, io.EOF
-	}
-	return n, nil
-}
-
-func (f pageFile) Size() int64 { return int64(len(f)) }
