@@ -15,21 +15,48 @@ func init() {
 	register(27, "mincore", sysMincore, Supported, "")
 }
 
-// sysMmap implements mmap(2). File mappings go through the descriptor's
-// file when it can be mapped (services/vfs).
+// sysMmap implements mmap(2). A file mapping reads a regular file through
+// its open file description (private mappings; shared ones of files are
+// refused by services/mm), with the checks of ksys_mmap_pgoff and do_mmap
+// (mm/mmap.c) in their order: offset alignment, the descriptor, the file
+// type, then the access mode against the protection.
 func sysMmap(t *Task, a Args) (uint64, error) {
 	o := mm.MmapOpts{Addr: a[0], Length: a[1], Prot: mm.Prot(a[2]), Flags: uint32(a[3]), Offset: a[5]}
+	if o.Offset%mm.PageSize != 0 {
+		return 0, linux.EINVAL
+	}
 	if o.Flags&linux.MAP_ANONYMOUS == 0 {
 		f, err := t.tg.files.FDs.Get(a.Int(4))
 		if err != nil {
 			return 0, err
 		}
 		defer f.DecRef()
-		mf, ok := f.Impl().(mm.File)
-		if !ok {
+		var mf mm.File
+		if ino := f.Inode(); ino != nil && ino.Attr().Mode&linux.S_IFMT == linux.S_IFREG {
+			mf = vfsFile{f}
+		} else if impl, ok := f.Impl().(mm.File); ok {
+			mf = impl
+		} else {
 			return 0, linux.ENODEV
 		}
+		acc := f.Flags() & linux.O_ACCMODE
+		if acc == linux.O_WRONLY {
+			return 0, linux.EACCES
+		}
+		shared := o.Flags&(linux.MAP_SHARED|linux.MAP_PRIVATE) != linux.MAP_PRIVATE
+		if shared && o.Prot&mm.ProtWrite != 0 && acc != linux.O_RDWR {
+			return 0, linux.EACCES
+		}
+		// The mapping keeps the open file description for its faults.
+		// services/mm has no hook for the last unmap yet, so the
+		// reference lasts as long as the process.
+		f.IncRef()
 		o.File = mf
+		addr, err := t.tg.mm.Mmap(o)
+		if err != nil {
+			f.DecRef()
+		}
+		return addr, err
 	}
 	return t.tg.mm.Mmap(o)
 }

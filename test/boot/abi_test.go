@@ -106,9 +106,7 @@ func initEnvHost() []string {
 
 // abiKnownGaps are programs whose differences are known gaps of Aster:
 // their diff is logged, not failed, until the gap is closed.
-var abiKnownGaps = map[string]string{
-	"mmapfile": "tmpfs files do not implement mm.File yet: mmap of a file is ENODEV, and checked before the offset",
-}
+var abiKnownGaps = map[string]string{}
 
 // TestABIDifferentialC runs the musl C programs of test/abi/c: files
 // (open, read, write, seek, preadv, dup, fcntl, ioctl, sendfile), names
