@@ -287,7 +287,7 @@ func TestPpollSignalMask(t *testing.T) {
 		e.poke(t, scratch+0x40, set[:])
 		p.Syscall(14, linux.SIG_BLOCK, scratch+0x40, 0, 8)
 		p.Syscall(234, uint64(e.tg.tgid), uint64(e.t.tid), linux.SIGUSR1) // stays pending
-		e.poke(t, scratch+0x48, make([]byte, 8))                         // empty mask
+		e.poke(t, scratch+0x48, make([]byte, 8))                          // empty mask
 		ret = p.Syscall(271, 0, 0, 0, scratch+0x48, 8)
 		p.Syscall(14, linux.SIG_BLOCK, 0, scratch+0x50, 8)
 		maskAfter = binary.LittleEndian.Uint64(e.peek(t, scratch+0x50, 8))
