@@ -50,6 +50,7 @@ func banner(sinceEntry time.Duration) {
 	fmt.Printf("Aster %s (%s, %s/%s), a Go framekernel\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	fmt.Printf("cpu: %s, %s\n", cpuBrand(), strings.Join(cpuFeatures(), " "))
 	fmt.Printf("clock: TSC %.0f MHz, local APIC in %s mode; SMEP %v, SMAP %v\n", float64(boot.TSCFrequency())/1e6, apicMode(), st.SMEP, st.SMAP)
+	fmt.Printf("fpu: %s\n", fpuLine(st))
 	fmt.Printf("memory: %d MiB RAM, %d MiB free\n", mem.RAM>>20, mem.Free>>20)
 	fmt.Printf("boot: PVH entry to main.main in %v (frame %v, runtime init %v)\n", sinceEntry.Round(10*time.Microsecond),
 		boot.FrameBootTime().Round(10*time.Microsecond), (sinceEntry - boot.FrameBootTime()).Round(10*time.Microsecond))
@@ -104,4 +105,18 @@ func crash(kind string) {
 		fmt.Printf("aster: unknown crash kind %q (want nil, index or divide)\n", kind)
 		os.Exit(2)
 	}
+}
+
+// fpuLine describes how the frame saves the vector state.
+func fpuLine(st boot.Stats) string {
+	if !st.XSave {
+		return "FXSAVE (x87, SSE), 512 bytes per thread"
+	}
+	names := []string{}
+	for i, n := range []string{"x87", "SSE", "AVX"} {
+		if st.XCR0&(1<<i) != 0 {
+			names = append(names, n)
+		}
+	}
+	return fmt.Sprintf("XSAVE (%s), %d bytes per thread", strings.Join(names, ", "), st.XSaveSize)
 }

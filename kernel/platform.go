@@ -83,10 +83,10 @@ type context struct{ c *user.UserContext }
 
 // Regs implements task.Context: frame/user.Regs and task.Regs have the
 // same layout by construction, so the registers are shared, not copied.
-func (c context) Regs() *task.Regs    { return (*task.Regs)(&c.c.Regs) }
-func (c context) FPState() *[512]byte { return c.c.FPState() }
-func (c context) Run() int            { return c.c.Run() }
-func (c context) Kick()               { c.c.Kick() }
+func (c context) Regs() *task.Regs { return (*task.Regs)(&c.c.Regs) }
+func (c context) FPState() []byte  { return c.c.FPState() }
+func (c context) Run() int         { return c.c.Run() }
+func (c context) Kick()            { c.c.Kick() }
 
 func (c context) Exception() task.Exception {
 	e := c.c.Exception()

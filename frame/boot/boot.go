@@ -115,12 +115,19 @@ type Stats struct {
 	PageFaults uint64 // pages populated on demand
 	X2APIC     bool   // the local APIC runs in x2APIC mode
 	SMEP, SMAP bool   // ring 0 cannot execute / touch user pages
+	// XSave says whether the FPU/SSE/AVX state is saved with XSAVE, and
+	// XCR0 and XSaveSize which components and how many bytes.
+	XSave     bool
+	XCR0      uint64
+	XSaveSize int
 }
 
 // ReadStats returns the frame's counters.
 func ReadStats() Stats {
 	smep, smap := rt.Protections()
-	return Stats{Syscalls: rt.SyscallCount(), TimerTicks: rt.Ticks(), PageFaults: rt.PageFaults(), X2APIC: rt.X2APIC(), SMEP: smep, SMAP: smap}
+	xs, xcr0, size := rt.XSave()
+	return Stats{Syscalls: rt.SyscallCount(), TimerTicks: rt.Ticks(), PageFaults: rt.PageFaults(), X2APIC: rt.X2APIC(),
+		SMEP: smep, SMAP: smap, XSave: xs, XCR0: xcr0, XSaveSize: size}
 }
 
 // CPUID executes the CPUID instruction (unprivileged; for describing the CPU).

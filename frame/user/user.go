@@ -221,8 +221,17 @@ func NewUserContext(vm *VmSpace) *UserContext {
 	return c
 }
 
-// FPState returns the context's 512-byte FXSAVE image (for signal frames).
-func (c *UserContext) FPState() *[512]byte { return &c.frame.FX }
+// FPState returns the context's floating-point and vector state as Linux
+// puts it in a signal frame: the XSAVE image with its _fpx_sw_bytes and
+// FP_XSTATE_MAGIC2 (FPSize+4 bytes), or the 512-byte FXSAVE image on CPUs
+// without XSAVE. Writes to it are loaded at the next Run (and sanitized:
+// a program cannot make the frame fault with it).
+func (c *UserContext) FPState() []byte {
+	if n := rt.FPSize(); n > 512 {
+		return c.frame.FX[:n+4]
+	}
+	return c.frame.FX[:512]
+}
 
 // Exception returns what ended the last run with ExitException.
 func (c *UserContext) Exception() Exception {

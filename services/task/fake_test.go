@@ -70,7 +70,7 @@ type fakeCtx struct {
 }
 
 func (c *fakeCtx) Regs() *Regs          { return &c.regs }
-func (c *fakeCtx) FPState() *[512]byte  { return &c.fp }
+func (c *fakeCtx) FPState() []byte      { return c.fp[:] }
 func (c *fakeCtx) Exception() Exception { return c.exc }
 func (c *fakeCtx) Kick() {
 	select {

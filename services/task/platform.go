@@ -28,8 +28,11 @@ type Exception struct {
 type Context interface {
 	// Regs returns the registers Run loads and saves.
 	Regs() *Regs
-	// FPState returns the 512-byte FXSAVE image (signal frames save it).
-	FPState() *[512]byte
+	// FPState returns the floating-point and vector state in signal-frame
+	// form: a 512-byte FXSAVE image, or an XSAVE image marked with
+	// _fpx_sw_bytes and followed by FP_XSTATE_MAGIC2 (arch/x86/include/
+	// uapi/asm/sigcontext.h). Signal frames copy it out and back.
+	FPState() []byte
 	// Run runs the thread until a system call, an exception or a Kick.
 	Run() int
 	// Exception describes the exception that ended the last run.

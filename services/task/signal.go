@@ -173,7 +173,10 @@ const (
 	frUCSize   = 304
 	frInfo     = frUC + frUCSize
 	frSize     = frInfo + 128
-	fpStateLen = 512
+	fpStateLen = 512 // the legacy (FXSAVE) region
+	fpxSWOff   = 464 // struct _fpx_sw_bytes within it
+	fpxMagic1  = 0x46505853
+	fpxMagic2  = 0x46505845
 	redZone    = 128
 	scFpstate  = 184 // offset of the fpstate pointer in sigcontext
 	ucFPXState = 0x1 // UC_FP_XSTATE
@@ -198,15 +201,19 @@ func (t *Task) setupFrame(sig int, act SigAction, info linux.SigInfo) error {
 	if act.Flags&linux.SA_ONSTACK != 0 && altSize != 0 && !onAlt {
 		sp = altSP + altSize
 	}
-	fp := (sp - fpStateLen) &^ 63
+	fpb := t.ctx.FPState()
+	fp := (sp - uint64(len(fpb))) &^ 63
 	frame := ((fp - frSize) &^ 15) - 8
-	if err := t.copyOut(fp, t.ctx.FPState()[:]); err != nil {
+	if err := t.copyOut(fp, fpb); err != nil {
 		return err
 	}
 	var b [frSize]byte
 	le := binary.LittleEndian
 	le.PutUint64(b[0:], act.Restorer)
 	uc := b[frUC:]
+	if len(fpb) > fpStateLen {
+		le.PutUint64(uc[0:], ucFPXState) // an XSAVE image follows
+	}
 	le.PutUint64(uc[frUCStack:], altSP)
 	ssFlags := uint32(0)
 	switch {
@@ -270,16 +277,45 @@ func (t *Task) sigreturn() error {
 	r.RIP = v[16]
 	r.RFLAGS = r.RFLAGS&^userFlags | v[17]&userFlags
 	if fp := le.Uint64(mc[scFpstate:]); fp != 0 {
-		var fx [fpStateLen]byte
-		if err := t.copyIn(fp, fx[:]); err != nil {
+		if err := t.restoreFP(fp); err != nil {
 			return err
 		}
-		fx[26], fx[27] = 0, 0 // MXCSR's reserved bits would fault in FXRSTOR
-		*t.ctx.FPState() = fx
 	}
 	t.mu.Lock()
 	t.sigmask = le.Uint64(uc[frSigmask:]) &^ uint64(linux.UnblockableSignals)
 	t.mu.Unlock()
+	return nil
+}
+
+// restoreFP loads the FP state a signal frame holds at fp: the full XSAVE
+// image when its _fpx_sw_bytes and FP_XSTATE_MAGIC2 say it is one of this
+// machine's size, else the legacy 512 bytes, with the other components
+// reset (restore_fpregs_from_user, arch/x86/kernel/fpu/signal.c). The
+// frame sanitizes what it loads.
+func (t *Task) restoreFP(fp uint64) error {
+	dst := t.ctx.FPState()
+	var legacy [fpStateLen]byte
+	if err := t.copyIn(fp, legacy[:]); err != nil {
+		return err
+	}
+	le := binary.LittleEndian
+	if n := len(dst); n > fpStateLen && le.Uint32(legacy[fpxSWOff:]) == fpxMagic1 &&
+		int(le.Uint32(legacy[fpxSWOff+16:])) == n-4 {
+		full := make([]byte, n)
+		if err := t.copyIn(fp, full); err != nil {
+			return err
+		}
+		if le.Uint32(full[n-4:]) == fpxMagic2 {
+			copy(dst, full)
+			return nil
+		}
+	}
+	copy(dst, legacy[:])
+	if len(dst) > fpStateLen+64 {
+		h := dst[fpStateLen : fpStateLen+64]
+		clear(h)
+		h[0] = 3 // XSTATE_BV: x87 and SSE, from the legacy region
+	}
 	return nil
 }
 

@@ -139,7 +139,7 @@ func sysClone(t *Task, a Args) (uint64, error) {
 	}
 	ctx := t.k.Platform.NewContext(t.tg.mm.AddressSpace())
 	*ctx.Regs() = *t.ctx.Regs()
-	*ctx.FPState() = *t.ctx.FPState()
+	copy(ctx.FPState(), t.ctx.FPState())
 	c := t.k.newTask(t.tg, ctx)
 	r := ctx.Regs()
 	r.RAX = 0

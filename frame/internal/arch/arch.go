@@ -116,3 +116,14 @@ const (
 	MSRGSBase      = 0xc0000101
 	MSRKernelGS    = 0xc0000102
 )
+
+// Xsetbv writes extended control register reg (XCR0: the state
+// components XSAVE manages and the CPU lets software use).
+//
+// Preconditions: CR4.OSXSAVE is set.
+func Xsetbv(reg uint32, v uint64)
+
+// CPUID feature bits for XSAVE and AVX.
+const (
+	FeatAVX = 1 << 28 // CPUID.1:ECX
+)

@@ -218,3 +218,12 @@ TEXT ·ReloadSegments(SB),NOSPLIT,$0-4
 	PUSHQ	AX
 	PUSHQ	DX
 	BYTE	$0x48; BYTE $0xcb	// RETFQ
+
+// func Xsetbv(reg uint32, v uint64)
+TEXT ·Xsetbv(SB),NOSPLIT,$0-16
+	MOVL	reg+0(FP), CX
+	MOVQ	v+8(FP), AX
+	MOVQ	AX, DX
+	SHRQ	$32, DX
+	XSETBV
+	RET

@@ -85,3 +85,11 @@ func Clock() vdso.Clock { return clockParams() }
 
 // Nanotime returns the frame's CLOCK_MONOTONIC in nanoseconds.
 func Nanotime() int64 { return nanotime() }
+
+// FPSize returns the size of a thread's FPU/SSE/AVX save area (512 without
+// XSAVE), for UserFrame.FX users.
+func FPSize() int { return int(fpSize) }
+
+// XSave reports whether XSAVE is on, the enabled components (XCR0) and
+// the save-area size.
+func XSave() (on bool, xcr0Bits uint64, size int) { return useXsave != 0, xcr0, int(fpSize) }

@@ -211,7 +211,7 @@ func sysCloneImpl(t *Thread, flags uint64, stack, ptid, ctid uintptr, tls uint64
 		return errRet(eAGAIN)
 	}
 	c := &threads[i]
-	c.regs = t.regs
+	copyRegs(&c.regs, &t.regs)
 	c.regs.RAX = 0
 	if stack != 0 {
 		c.regs.RSP = uint64(stack)

@@ -1,5 +1,7 @@
 package rt
 
+import "github.com/aster-cvm/aster/frame/internal/arch"
+
 // Regs is a thread's saved CPU state. Its layout is shared with the
 // assembly in trap_amd64.s through regs_amd64.h.
 type Regs struct {
@@ -9,8 +11,8 @@ type Regs struct {
 	RIP, RFLAGS, RSP, CS, SS          uint64
 	FSBase                            uint64
 	Vector, ErrCode, CR2              uint64
-	CR3                               uint64         // page-table root to run with
-	fx                                [512 + 16]byte // FXSAVE area, aligned inside
+	CR3                               uint64              // page-table root to run with
+	fx                                [xsaveMax + 64]byte // XSAVE/FXSAVE area, aligned inside
 }
 
 // vecSyscall marks a Regs saved by the SYSCALL entry.
@@ -28,14 +30,44 @@ const (
 // rflagsIF is the interrupt-enable flag.
 const rflagsIF = 1 << 9
 
-// fxArea returns the 16-byte-aligned 512-byte FXSAVE image inside r.
+// The extended state (Intel SDM Vol. 1 §13): with XSAVE the frame saves
+// every component XCR0 enables (x87, SSE and, where the CPU has it, AVX)
+// in the standard format; without it, the 512-byte FXSAVE image.
+const (
+	// xsaveMax bounds the area a thread keeps: x87+SSE+AVX needs 832
+	// bytes; components that would not fit are not enabled.
+	xsaveMax = 1024
+	// fxLegacy is the size of the legacy (FXSAVE) region.
+	fxLegacy = 512
+)
+
+var (
+	// useXsave is read by the trap assembly.
+	useXsave uint8
+	// fpSize is the size of the area saved per thread.
+	fpSize uint64 = fxLegacy
+	// xcr0 is the set of enabled state components.
+	xcr0 uint64 = 3
+)
+
+// fxArea returns the 64-byte-aligned save area inside r (fpSize bytes).
 func fxArea(r *Regs) []byte {
-	off := (16 - addrOfBytes(&r.fx[0])%16) % 16
-	return r.fx[off : off+512]
+	off := (64 - addrOfBytes(&r.fx[0])%64) % 64
+	return r.fx[off : off+uintptr(fpSize)]
 }
 
-// initFX gives r the FPU/SSE state Linux gives a new process: FCW 0x37f
-// (all exceptions masked, extended precision), MXCSR 0x1f80.
+// copyRegs copies src into dst. The save area sits at a different offset
+// inside each Regs (it is 64-byte aligned in memory, and Go cannot align a
+// field), so a plain struct assignment would shift it: the area is copied
+// between the two aligned views instead.
+func copyRegs(dst, src *Regs) {
+	*dst = *src
+	copy(fxArea(dst), fxArea(src))
+}
+
+// initFX gives r the state Linux gives a new process: FCW 0x37f (all
+// exceptions masked, extended precision), MXCSR 0x1f80, and an XSAVE
+// header that says every other component is in its initial state.
 func initFX(r *Regs) {
 	fx := fxArea(r)
 	clear(fx)
@@ -43,9 +75,104 @@ func initFX(r *Regs) {
 	fx[24], fx[25] = 0x80, 0x1f
 }
 
-// sanitizeFX clears MXCSR's reserved bits, which would make FXRSTOR fault.
+// sanitizeFX makes an area that came from memory a program controls safe
+// to restore: XRSTOR and FXRSTOR fault on reserved MXCSR bits, on
+// XSTATE_BV bits outside XCR0, on a compacted-format header and on
+// non-zero reserved header bytes (SDM Vol. 1 §13.8).
 func sanitizeFX(r *Regs) {
 	fx := fxArea(r)
-	fx[25] &= 0xff // bits 8-15 are all defined
-	fx[26], fx[27] = 0, 0
+	fx[26], fx[27] = 0, 0 // MXCSR bits 16-31 are reserved
+	if useXsave == 0 {
+		return
+	}
+	h := fx[fxLegacy : fxLegacy+64]
+	bv := uint64(h[0]) | uint64(h[1])<<8 | uint64(h[2])<<16 | uint64(h[3])<<24 |
+		uint64(h[4])<<32 | uint64(h[5])<<40 | uint64(h[6])<<48 | uint64(h[7])<<56
+	bv &= xcr0
+	clear(h)
+	for i := 0; i < 8; i++ {
+		h[i] = byte(bv >> (8 * i))
+	}
+}
+
+// setupXsave turns XSAVE on (CR4.OSXSAVE, XCR0) where the CPU has it, with
+// AVX where it has that too and the area fits in xsaveMax. Go's runtime,
+// which starts after this, then sees AVX as usable (CPUID.1:ECX.OSXSAVE
+// and XCR0) and uses it; user programs likewise.
+func setupXsave() {
+	_, _, ecx, _ := arch.Cpuid(1, 0)
+	if ecx&arch.FeatXSAVE == 0 {
+		return
+	}
+	arch.WriteCR4(arch.ReadCR4() | 1<<18)
+	want := uint64(3) // x87 | SSE
+	if ecx&arch.FeatAVX != 0 {
+		want |= 4
+	}
+	arch.Xsetbv(0, want)
+	_, size, _, _ := arch.Cpuid(0xd, 0) // bytes XSAVE needs for XCR0's components
+	if uint64(size) > xsaveMax {
+		want = 3
+		arch.Xsetbv(0, want)
+		_, size, _, _ = arch.Cpuid(0xd, 0)
+	}
+	xcr0 = want
+	fpSize = uint64(size)
+	useXsave = 1
+}
+
+// struct _fpx_sw_bytes (arch/x86/include/uapi/asm/sigcontext.h) sits in
+// bytes 464-511 of the legacy region, which XSAVE leaves alone; with
+// FP_XSTATE_MAGIC2 after the area it marks a signal frame's FP state as a
+// full XSAVE image.
+const (
+	fpxMagic1 = 0x46505853
+	fpxMagic2 = 0x46505845
+	fpxSWOff  = 464
+)
+
+// putFPXSW marks an exported copy of the area (fpSize+4 bytes) as an XSAVE
+// image, as Linux's signal frames do. Without XSAVE it does nothing.
+func putFPXSW(b []byte) {
+	if useXsave == 0 || uint64(len(b)) < fpSize+4 {
+		return
+	}
+	le32(b[fpxSWOff:], fpxMagic1)
+	le32(b[fpxSWOff+4:], uint32(fpSize+4)) // extended_size
+	le32(b[fpxSWOff+8:], uint32(xcr0))     // xfeatures
+	le32(b[fpxSWOff+12:], uint32(xcr0>>32))
+	le32(b[fpxSWOff+16:], uint32(fpSize)) // xstate_size
+	le32(b[fpSize:], fpxMagic2)
+}
+
+// fpxValid reports whether b (at least fpSize+4 bytes) is an XSAVE image
+// of this machine's size, marked by putFPXSW.
+func fpxValid(b []byte) bool {
+	return useXsave != 0 && uint64(len(b)) >= fpSize+4 &&
+		le32get(b[fpxSWOff:]) == fpxMagic1 && le32get(b[fpxSWOff+16:]) == uint32(fpSize) &&
+		le32get(b[fpSize:]) == fpxMagic2
+}
+
+// restoreFP loads r's area from src: a full XSAVE image, or only the
+// legacy region (then the other components return to their initial state,
+// as Linux does for a legacy frame).
+func restoreFP(r *Regs, src, legacy []byte) {
+	fx := fxArea(r)
+	if uint64(len(src)) >= fpSize {
+		copy(fx, src[:fpSize])
+	} else {
+		copy(fx[:fxLegacy], legacy)
+		if useXsave != 0 {
+			h := fx[fxLegacy : fxLegacy+64]
+			clear(h)
+			h[0] = 3 // XSTATE_BV: x87 and SSE from the legacy region
+		}
+	}
+	sanitizeFX(r)
+}
+
+func le32(b []byte, v uint32) { b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24) }
+
+func le32get(b []byte) uint32 {
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 }

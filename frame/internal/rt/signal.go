@@ -202,8 +202,9 @@ func deliverPending(t *Thread) {
 
 // Layout of the signal frame (see rt_sigframe in arch/x86/include/asm/
 // sigframe.h): pretcode, ucontext (uc_flags, uc_link, uc_stack,
-// uc_mcontext = struct sigcontext, uc_sigmask), siginfo; the FXSAVE image
-// lies above, 64-byte aligned.
+// uc_mcontext = struct sigcontext, uc_sigmask), siginfo; the XSAVE (or
+// FXSAVE) image lies above, 64-byte aligned, with the _fpx_sw_bytes and
+// FP_XSTATE_MAGIC2 that tell a sigreturn it is a full XSAVE image.
 const (
 	ucOff        = 8
 	ucStackOff   = 16
@@ -213,9 +214,9 @@ const (
 	infoOff      = ucOff + ucSize
 	infoSize     = 128
 	frameSize    = infoOff + infoSize
-	fpSize       = 512
 	redZone      = 128
 	scFpstateOff = 184 // within sigcontext
+	ucFPXState   = 1   // uc_flags: UC_FP_XSTATE
 )
 
 // deliverSignal rewrites t's registers to run sig's handler. addr is
@@ -236,7 +237,11 @@ func deliverSignal(t *Thread, sig int, code int32, addr uint64, fault bool) {
 	if act.flags&saOnstack != 0 && t.altSize != 0 && !onAltStack(t, r.RSP) {
 		sp = t.altSP + t.altSize
 	}
-	fp := (sp - fpSize) &^ 63
+	fpLen := fpSize
+	if useXsave != 0 {
+		fpLen += 4 // FP_XSTATE_MAGIC2
+	}
+	fp := (sp - fpLen) &^ 63
 	frame := ((fp - frameSize) &^ 15) - 8
 	if !ensureMapped(uintptr(frame), sp-frame, true) {
 		printStr("aster: cannot write a signal frame at ")
@@ -245,12 +250,17 @@ func deliverSignal(t *Thread, sig int, code int32, addr uint64, fault bool) {
 		fatalSignal(t, sig, addr)
 		return
 	}
-	copy(kmem(uintptr(fp), fpSize), fxArea(r)[:fpSize])
+	fpb := kmem(uintptr(fp), uintptr(fpLen))
+	copy(fpb, fxArea(r))
+	putFPXSW(fpb)
 	b := kmem(uintptr(frame), frameSize)
 	clear(b)
 	le := binary.LittleEndian
 	le.PutUint64(b[0:], act.restorer)
 	uc := b[ucOff:]
+	if useXsave != 0 {
+		le.PutUint64(uc[0:], ucFPXState)
+	}
 	le.PutUint64(uc[ucStackOff:], t.altSP)
 	if t.altSize == 0 {
 		le.PutUint32(uc[ucStackOff+8:], ssDisable)
@@ -312,9 +322,13 @@ func sysRtSigreturnImpl(t *Thread) {
 	r.RFLAGS = r.RFLAGS&^userFlags | v[17]&userFlags | rflagsIF
 	r.CS, r.SS = selKernelCode, selKernelData
 	if fp := uintptr(le.Uint64(mc[scFpstateOff:])); fp != 0 {
-		if src, ok := userBytes(fp, fpSize, false); ok {
-			copy(fxArea(r)[:fpSize], src)
-			sanitizeFX(r)
+		if legacy, ok := userBytes(fp, fxLegacy, false); ok {
+			n := uint64(fxLegacy)
+			if full, ok := userBytes(fp, fpSize+4, false); ok && fpxValid(full) {
+				n = fpSize
+			}
+			src := kmem(fp, uintptr(n))
+			restoreFP(r, src, legacy)
 		}
 	}
 	t.sigmask = le.Uint64(uc[ucMaskOff:]) &^ unblockable

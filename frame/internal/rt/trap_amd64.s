@@ -129,9 +129,19 @@ stop:
 // enterFrame finishes the save of the thread in AX and runs ·trap on the
 // kernel stack.
 TEXT ·enterFrame(SB),NOSPLIT|NOFRAME,$0
-	LEAQ	(R_FX+15)(AX), BX
-	ANDQ	$~15, BX
+	// The FPU/SSE/AVX state: XSAVE (every component XCR0 enables) where
+	// the frame turned it on, FXSAVE otherwise. 64-byte aligned.
+	LEAQ	(R_FX+63)(AX), BX
+	ANDQ	$~63, BX
+	CMPB	·useXsave(SB), $0
+	JEQ	fxsave
+	MOVL	$-1, AX
+	MOVL	$-1, DX
+	XSAVE64	(BX)
+	JMP	saved
+fxsave:
 	FXSAVE64	(BX)
+saved:
 	MOVB	$1, ·inFrame(SB)
 	LEAQ	·stacks+KSTACK_TOP(SB), SP
 	MOVL	$0xc0000100, CX
@@ -159,9 +169,18 @@ samecr3:
 	MOVQ	AX, DX
 	SHRQ	$32, DX
 	WRMSR
-	LEAQ	(R_FX+15)(BX), AX
-	ANDQ	$~15, AX
+	LEAQ	(R_FX+63)(BX), AX
+	ANDQ	$~63, AX
+	CMPB	·useXsave(SB), $0
+	JEQ	fxrstor
+	MOVQ	AX, CX
+	MOVL	$-1, AX
+	MOVL	$-1, DX
+	XRSTOR64	(CX)
+	JMP	restored
+fxrstor:
 	FXRSTOR64	(AX)
+restored:
 	LEAQ	·stacks+KSTACK_TOP(SB), SP
 	PUSHQ	R_SS(BX)
 	PUSHQ	R_RSP(BX)

@@ -55,8 +55,10 @@ const (
 // the last run ended. Its layout is fixed (frame/user embeds it).
 type UserFrame struct {
 	// RAX RBX RCX RDX RSI RDI RBP R8-R15 RIP RSP RFLAGS FSBase
-	Regs                  [20]uint64
-	FX                    [512]byte
+	Regs [20]uint64
+	// FX is the XSAVE (or FXSAVE) image, FPSize() bytes of it used,
+	// marked for signal frames as putFPXSW does.
+	FX                    [xsaveMax + 4]byte
 	Reason, Vector, Error uint64
 	CR2                   uint64
 	// Kick is set (to 1) by another goroutine to end the run at the next
@@ -432,7 +434,7 @@ func enterUser(t *Thread, frameAddr uintptr, id uint64) uint64 {
 	if rip > userTop || rsp > userTop+mm.PageSize || fs >= 1<<47 {
 		return errRet(eINVAL)
 	}
-	t.kregs = t.regs
+	copyRegs(&t.kregs, &t.regs)
 	r := &t.regs
 	r.RAX, r.RBX, r.RCX, r.RDX = f.Regs[uRAX], f.Regs[uRBX], f.Regs[uRCX], f.Regs[uRDX]
 	r.RSI, r.RDI, r.RBP = f.Regs[uRSI], f.Regs[uRDI], f.Regs[uRBP]
@@ -443,7 +445,7 @@ func enterUser(t *Thread, frameAddr uintptr, id uint64) uint64 {
 	r.CS, r.SS = selUserCode, selUserData
 	r.FSBase = fs
 	r.CR3 = uint64(v.root)
-	copy(fxArea(r), f.FX[:])
+	copy(fxArea(r), f.FX[:fpSize])
 	sanitizeFX(r)
 	t.inUser = true
 	t.uframe = frameAddr
@@ -459,6 +461,7 @@ func exitUser(t *Thread, reason uint64) {
 		f.Regs = [20]uint64{r.RAX, r.RBX, r.RCX, r.RDX, r.RSI, r.RDI, r.RBP,
 			r.R8, r.R9, r.R10, r.R11, r.R12, r.R13, r.R14, r.R15, r.RIP, r.RSP, r.RFLAGS, r.FSBase}
 		copy(f.FX[:], fxArea(r))
+		putFPXSW(f.FX[:fpSize+4])
 		f.Reason, f.Vector, f.Error, f.CR2 = reason, 0, 0, 0
 		if reason == ExitException {
 			f.Vector, f.Error, f.CR2 = r.Vector, r.ErrCode, r.CR2
@@ -467,7 +470,7 @@ func exitUser(t *Thread, reason uint64) {
 			f.Kick = 0
 		}
 	}
-	t.regs = t.kregs
+	copyRegs(&t.regs, &t.kregs)
 	t.regs.RAX = reason
 	if !ok {
 		t.regs.RAX = errRet(eFAULT)
