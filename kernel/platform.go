@@ -63,6 +63,16 @@ func (a addressSpace) Unmap(va, n uint64)              { a.vm.Unmap(va, n) }
 func (a addressSpace) Protect(va, n uint64, p mm.Prot) { a.vm.Protect(va, n, user.Prot(p)) }
 func (a addressSpace) Move(from, to, n uint64) error   { return errno(a.vm.Move(from, to, n)) }
 
+// Clone copies the address space with the frame's VmSpace.Clone (the
+// memory side of fork).
+func (a addressSpace) Clone() (mm.AddressSpace, error) {
+	vm, err := a.vm.Clone()
+	if err != nil {
+		return nil, errno(err)
+	}
+	return addressSpace{vm}, nil
+}
+
 func (a addressSpace) Populated(va uint64) (mm.Prot, bool) {
 	p, ok := a.vm.Populated(va)
 	return mm.Prot(p), ok

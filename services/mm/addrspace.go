@@ -71,4 +71,8 @@ type AddressSpace interface {
 	// page protection like ReadAt; an absent or read-only page gives the
 	// count copied before it and linux.EFAULT.
 	WriteAt(p []byte, va uint64) (int, error)
+	// Clone returns a new address space holding a copy of every present
+	// page with its protection: the memory side of fork(2). Later writes
+	// to either space do not show in the other.
+	Clone() (AddressSpace, error)
 }

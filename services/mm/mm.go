@@ -56,6 +56,29 @@ func New(as AddressSpace) *MM {
 	return m
 }
 
+// Fork returns a copy of m for a child process (dup_mmap in
+// kernel/fork.c): the VMAs, the program break, the stack and the mmap
+// base, over a copy of the address space. Differences from Linux: pages
+// are copied at once, not shared copy-on-write, and MAP_SHARED anonymous
+// memory is copied too, so parent and child no longer share it.
+func (m *MM) Fork() (*MM, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	as, err := m.as.Clone()
+	if err != nil {
+		return nil, err
+	}
+	return &MM{
+		as:         as,
+		vmas:       append([]VMA(nil), m.vmas...),
+		startBrk:   m.startBrk,
+		brk:        m.brk,
+		startStack: m.startStack,
+		stackLimit: m.stackLimit,
+		mmapBase:   m.mmapBase,
+	}, nil
+}
+
 // AddressSpace returns the address space m drives.
 func (m *MM) AddressSpace() AddressSpace { return m.as }
 

@@ -145,6 +145,23 @@ func (a *AddressSpace) Move(from, to, n uint64) error {
 	return nil
 }
 
+// Clone implements mm.AddressSpace.Clone: every page is copied (the
+// frame's VmSpace.Clone copies too; there is no copy-on-write yet).
+func (a *AddressSpace) Clone() (mm.AddressSpace, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.MaxPages != 0 && 2*len(a.pages) > a.MaxPages {
+		// The pages of both spaces count against the same allocator.
+		return nil, linux.ENOMEM
+	}
+	c := &AddressSpace{MaxPages: a.MaxPages, pages: make(map[uint64]*page, len(a.pages))}
+	for va, pg := range a.pages {
+		cp := *pg
+		c.pages[va] = &cp
+	}
+	return c, nil
+}
+
 // Populated implements mm.AddressSpace.Populated.
 func (a *AddressSpace) Populated(va uint64) (mm.Prot, bool) {
 	a.mu.Lock()
