@@ -125,7 +125,15 @@ func Build(ctx context.Context, opts BuildOptions) (*Manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("PVH patch of %s: %w", pkg, err)
 	}
+	// Keep the symbols beside the image, then strip the booted copy.
+	if err := stripKernel(tmp, progress); err != nil {
+		return nil, err
+	}
 	out, err := describeFile(tmp, KernelFile)
+	if err != nil {
+		return nil, err
+	}
+	symOut, err := describeFile(tmp, SymbolsFile)
 	if err != nil {
 		return nil, err
 	}
@@ -147,13 +155,15 @@ func Build(ctx context.Context, opts BuildOptions) (*Manifest, error) {
 		Env:       env,
 		Cmdline:   opts.Cmdline,
 		Image:     layout,
-		Outputs:   []Output{out},
+		Outputs:   []Output{out, symOut},
 		Initramfs: initramfs,
 	}
 	// Replace the kernel first and the manifest second: a manifest never
 	// describes a kernel that is not there yet.
-	if err := os.Rename(filepath.Join(tmp, KernelFile), filepath.Join(opts.OutDir, KernelFile)); err != nil {
-		return nil, err
+	for _, name := range []string{SymbolsFile, KernelFile} {
+		if err := os.Rename(filepath.Join(tmp, name), filepath.Join(opts.OutDir, name)); err != nil {
+			return nil, err
+		}
 	}
 	if initramfs != nil {
 		err = os.Rename(filepath.Join(tmp, InitramfsFile), filepath.Join(opts.OutDir, InitramfsFile))
@@ -250,4 +260,26 @@ func gitState(ctx context.Context, dir string) *GitInfo {
 		return nil
 	}
 	return &GitInfo{Commit: commit, Describe: describe, Dirty: strings.HasSuffix(describe, "-dirty")}
+}
+
+// stripKernel saves dir's kernel as SymbolsFile and strips the symbol
+// table from the kernel itself (see Strip).
+func stripKernel(dir string, progress func(string, ...any)) error {
+	path := filepath.Join(dir, KernelFile)
+	img, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, SymbolsFile), img, 0o644); err != nil {
+		return err
+	}
+	stripped, err := Strip(img)
+	if errors.Is(err, ErrStripLayout) {
+		progress("%v", err)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, stripped, 0o755)
 }

@@ -69,7 +69,9 @@ func TestMain(m *testing.M) {
 
 func TestBuildRealGoBinary(t *testing.T) {
 	dir, m := buildFake(t)
-	img, err := os.ReadFile(filepath.Join(dir, KernelFile))
+	// The patch is checked on the copy that keeps its symbols; the booted
+	// kernel.elf is the same image stripped of them (TestStripRealBinary).
+	img, err := os.ReadFile(filepath.Join(dir, SymbolsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +83,7 @@ func TestBuildRealGoBinary(t *testing.T) {
 	if l.Start != 2<<20 {
 		t.Errorf("image starts at %#x, want 2 MiB", l.Start)
 	}
-	if got, err := InspectFile(filepath.Join(dir, KernelFile), fakeSyms); err != nil || got != l {
+	if got, err := InspectFile(filepath.Join(dir, SymbolsFile), fakeSyms); err != nil || got != l {
 		t.Errorf("InspectFile = %+v, %v", got, err)
 	}
 	// Symbols survive (no -s) and DWARF is gone (-w).
@@ -133,8 +135,11 @@ func TestBuildManifest(t *testing.T) {
 	}
 	// No temporary files are left behind.
 	ents, _ := os.ReadDir(dir)
-	if len(ents) != 2 {
-		t.Errorf("output directory holds %d entries, want kernel.elf and manifest.json", len(ents))
+	if len(ents) != 3 {
+		t.Errorf("output directory holds %d entries, want kernel.elf, kernel.sym.elf and manifest.json", len(ents))
+	}
+	if _, err := EntryFile(filepath.Join(dir, KernelFile)); err != nil {
+		t.Errorf("the stripped kernel lost its PVH note: %v", err)
 	}
 }
 
