@@ -87,6 +87,8 @@ type SigInfo struct {
 	// Addr is si_addr for faults; for kill/tkill, PID in the low 32 bits
 	// and UID in the high 32 bits (si_pid, si_uid).
 	Addr uint64
+	// Status is si_status for SIGCHLD: the exit code or the signal.
+	Status int32
 }
 
 // Bytes encodes the siginfo_t.
@@ -96,6 +98,7 @@ func (s SigInfo) Bytes() [128]byte {
 	le32(b[4:], uint32(s.Errno))
 	le32(b[8:], uint32(s.Code))
 	le64(b[16:], s.Addr)
+	le32(b[24:], uint32(s.Status))
 	return b
 }
 
