@@ -1,12 +1,10 @@
 package task
 
 import (
-	"crypto/rand"
 	"io"
 	"path"
 
 	"github.com/aster-cvm/aster/services/abi/linux"
-	"github.com/aster-cvm/aster/services/loader"
 	"github.com/aster-cvm/aster/services/vfs"
 )
 
@@ -33,36 +31,17 @@ func (v vfsFile) Size() int64 {
 }
 
 // StartProcess loads the static executable at path into a new process
-// with files as its file-system view and starts its first thread
-// (the kernel's way to run init; execve(2) arrives with part 2).
+// with files as its file-system view and starts its first thread: the
+// kernel's way to run init. The process has no parent; the first one
+// started adopts orphans.
 func (k *Kernel) StartProcess(files *vfs.Proc, file string, argv, envv []string) (*ThreadGroup, error) {
-	if err := files.Faccessat2(atFDCWD, file, linux.X_OK, 0); err != nil {
-		return nil, err
-	}
-	f, err := files.OpenFile(atFDCWD, file, linux.O_RDONLY, 0)
+	img, err := k.loadImage(files, atFDCWD, file, argv, envv, 0)
 	if err != nil {
 		return nil, err
 	}
-	defer f.DecRef()
-	tg, t, err := k.NewProcess(path.Base(file), files)
-	if err != nil {
-		return nil, err
-	}
-	cfg := &loader.Config{File: vfsFile{f}, Name: file, Filename: file, Argv: argv, Envv: envv, HWCap: k.HWCap}
-	if cfg.VDSO, err = mapVDSO(tg.mm); err != nil {
-		k.Platform.Release(tg.mm.AddressSpace())
-		return nil, err
-	}
-	if _, err := rand.Read(cfg.Random[:]); err != nil {
-		return nil, linux.EIO
-	}
-	res, err := loader.Load(tg.mm, cfg)
-	if err != nil {
-		k.Platform.Release(tg.mm.AddressSpace())
-		return nil, err
-	}
-	tg.proc = procState{exe: files.PathOf(f.Location()), layout: *res, start: monotonic()}
-	*t.Regs() = Regs{RIP: res.Entry, RSP: res.SP, RFLAGS: 0x202}
+	tg, t := k.newProcess(path.Base(file), files, img.mm)
+	tg.proc = procState{exe: img.exe, layout: *img.res, start: monotonic()}
+	*t.Regs() = Regs{RIP: img.res.Entry, RSP: img.res.SP, RFLAGS: 0x202}
 	t.Start()
 	return tg, nil
 }

@@ -91,8 +91,14 @@ func (p procView) Status() procfs.Status {
 		}
 	}
 	tg.mu.Unlock()
+	k.treeMu.Lock()
+	pgid, sid, ppid := tg.pgid, tg.sid, int32(0)
+	if tg.parent != nil {
+		ppid = tg.parent.tgid
+	}
+	k.treeMu.Unlock()
 	s := procfs.Status{
-		Name: name, State: 'R', PID: tg.tgid, PGID: tg.tgid, SID: tg.tgid,
+		Name: name, State: 'R', PID: tg.tgid, PPID: ppid, PGID: pgid, SID: sid,
 		Threads: threads, SigIgnored: ignored, SigCaught: caught,
 		StartTime: time.Duration(tg.proc.start - k.bootTime), RSSLimit: procfs.Infinity,
 	}
@@ -185,7 +191,7 @@ func (p procView) Files() *vfs.Proc { return p.tg.files }
 func (p procView) Exe() string { return p.tg.proc.exe }
 
 // Limits implements procfs.Process with the values getrlimit(2) reports
-// (sys_misc.go): RLIMIT_STACK and RLIMIT_NOFILE are kept, the rest are
+// (sys_misc.go): RLIMIT_STACK, RLIMIT_NOFILE and RLIMIT_NPROC are kept, the rest are
 // unlimited.
 func (p procView) Limits() [procfs.NumLimits]procfs.Limit {
 	var l [procfs.NumLimits]procfs.Limit
@@ -193,6 +199,9 @@ func (p procView) Limits() [procfs.NumLimits]procfs.Limit {
 		l[i] = procfs.Limit{Cur: procfs.Infinity, Max: procfs.Infinity}
 	}
 	l[rlimitStack].Cur = p.tg.mm.StackLimit()
+	p.tg.mu.Lock()
+	l[rlimitNproc] = procfs.Limit{Cur: p.tg.nproc, Max: p.tg.nproc}
+	p.tg.mu.Unlock()
 	l[rlimitNofile] = procfs.Limit{Cur: uint64(p.tg.files.FDs.Limit()), Max: 4096}
 	return l
 }

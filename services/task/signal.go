@@ -40,10 +40,21 @@ func defaultAction(sig int) int {
 	return actTerm
 }
 
-// sendSignal queues sig for t and interrupts it.
+// sendSignal queues sig for t and interrupts it. A signal the process
+// ignores and t does not block is discarded at once, as Linux's
+// sig_ignored does (kernel/signal.c): a child's SIGCHLD to a parent that
+// does not catch it must not interrupt the parent's wait.
 func (t *Task) sendSignal(info linux.SigInfo) {
 	sig := int(info.Signo)
+	t.tg.mu.Lock()
+	h := t.tg.actions[sig].Handler
+	t.tg.mu.Unlock()
+	ignored := h == linux.SIG_IGN || (h == linux.SIG_DFL && defaultAction(sig) == actIgnore)
 	t.mu.Lock()
+	if ignored && t.sigmask&uint64(linux.SigBit(sig)) == 0 {
+		t.mu.Unlock()
+		return
+	}
 	if t.pending&uint64(linux.SigBit(sig)) == 0 {
 		t.info[sig] = info
 	}

@@ -12,7 +12,7 @@ func init() {
 	register(63, "uname", sysUname, Supported, "")
 	register(318, "getrandom", sysGetrandom, Supported, "from the frame's RDRAND-seeded crypto/rand")
 	register(99, "sysinfo", sysSysinfo, Partial, "uptime, memory from the Go runtime's view, procs")
-	register(302, "prlimit64", sysPrlimit64, Partial, "RLIMIT_NOFILE and RLIMIT_STACK are kept; others report infinity")
+	register(302, "prlimit64", sysPrlimit64, Partial, "RLIMIT_NOFILE, RLIMIT_STACK and RLIMIT_NPROC are kept; others report infinity")
 	register(97, "getrlimit", sysGetrlimit, Partial, "")
 }
 
@@ -60,6 +60,7 @@ func sysSysinfo(t *Task, a Args) (uint64, error) {
 // Resources (include/uapi/asm-generic/resource.h).
 const (
 	rlimitStack  = 3
+	rlimitNproc  = 6
 	rlimitNofile = 7
 	rlimInfinity = ^uint64(0)
 )
@@ -80,6 +81,11 @@ func sysPrlimit64(t *Task, a Args) (uint64, error) {
 		max = 4096
 	case rlimitStack:
 		cur = t.tg.mm.StackLimit()
+	case rlimitNproc:
+		// One value for both: the hard limit is never enforced apart.
+		t.tg.mu.Lock()
+		cur, max = t.tg.nproc, t.tg.nproc
+		t.tg.mu.Unlock()
 	}
 	if oldp != 0 {
 		var b [16]byte
@@ -106,6 +112,12 @@ func sysPrlimit64(t *Task, a Args) (uint64, error) {
 			t.tg.files.FDs.SetLimit(int(ncur))
 		case rlimitStack:
 			t.tg.mm.SetStackLimit(ncur)
+		case rlimitNproc:
+			// Everything runs as root, which may raise a hard limit;
+			// the soft limit is the one fork checks.
+			t.tg.mu.Lock()
+			t.tg.nproc = ncur
+			t.tg.mu.Unlock()
 		}
 	}
 	return 0, nil

@@ -11,7 +11,6 @@ func init() {
 	register(14, "rt_sigprocmask", sysRtSigprocmask, Supported, "")
 	register(15, "rt_sigreturn", sysRtSigreturn, Supported, "")
 	register(131, "sigaltstack", sysSigaltstack, Supported, "")
-	register(62, "kill", sysKill, Partial, "to the caller's own process only until part 2")
 	register(200, "tkill", sysTkill, Supported, "")
 	register(234, "tgkill", sysTgkill, Supported, "")
 }
@@ -177,16 +176,6 @@ func sysTgkill(t *Task, a Args) (uint64, error) {
 // sysTkill implements tkill(2).
 func sysTkill(t *Task, a Args) (uint64, error) {
 	return 0, signalTask(t, t.k.findTask(a.Int(0)), int(a.Int(1)), linux.SI_TKILL)
-}
-
-// sysKill implements kill(2) for the caller's process: the signal goes to
-// a thread that does not block it, the caller first.
-func sysKill(t *Task, a Args) (uint64, error) {
-	pid, sig := a.Int(0), int(a.Int(1))
-	if pid != t.tg.tgid && pid != 0 && pid != -1 {
-		return 0, linux.ESRCH
-	}
-	return 0, signalTask(t, t.tg.signalTarget(t, sig), sig, linux.SI_USER)
 }
 
 // signalTarget picks the thread that takes a process-directed signal: one

@@ -11,7 +11,6 @@ func init() {
 	register(231, "exit_group", sysExitGroup, Supported, "")
 	register(186, "gettid", func(t *Task, _ Args) (uint64, error) { return uint64(t.tid), nil }, Supported, "")
 	register(39, "getpid", func(t *Task, _ Args) (uint64, error) { return uint64(t.tg.tgid), nil }, Supported, "")
-	register(110, "getppid", func(*Task, Args) (uint64, error) { return 0, nil }, Partial, "no parent processes yet (part 2)")
 	for _, c := range []struct {
 		nr   uint64
 		name string
@@ -23,7 +22,9 @@ func init() {
 	register(273, "set_robust_list", sysSetRobustList, Partial, "recorded; not walked at exit yet")
 	register(24, "sched_yield", func(*Task, Args) (uint64, error) { runtime.Gosched(); return 0, nil }, Supported, "")
 	register(204, "sched_getaffinity", sysSchedGetaffinity, Supported, "one CPU")
-	register(56, "clone", sysClone, Partial, "threads only; fork arrives with part 2")
+	register(56, "clone", sysClone, Partial, "threads, and processes with a copy of the memory: CLONE_VM without CLONE_THREAD only with CLONE_VFORK; no CLONE_FILES for processes, no namespaces")
+	register(57, "fork", sysFork, Supported, "pages are copied, not shared copy-on-write")
+	register(58, "vfork", sysVfork, Partial, "the child gets a copy of the memory, not the parent's")
 	register(157, "prctl", sysPrctl, Partial, "PR_SET_NAME/PR_GET_NAME")
 	register(334, "rseq", func(*Task, Args) (uint64, error) { return 0, linux.ENOSYS }, Partial, "not supported: libc falls back")
 }
@@ -116,6 +117,9 @@ const (
 	cloneFS            = 0x200
 	cloneFiles         = 0x400
 	cloneSighand       = 0x800
+	clonePidfd         = 0x1000
+	cloneVfork         = 0x4000
+	cloneParent        = 0x8000
 	cloneThread        = 0x10000
 	cloneSettls        = 0x80000
 	cloneParentSettid  = 0x100000
@@ -123,16 +127,51 @@ const (
 	cloneChildSettid   = 0x1000000
 )
 
-// sysClone implements clone(2) for threads (CLONE_VM|CLONE_SIGHAND|
-// CLONE_THREAD, as pthread_create and the Go runtime call it).
+// cloneArgs are clone(2)'s arguments, decoded.
+type cloneArgs struct {
+	flags                  uint64
+	exitSignal             int // the low byte of flags (CSIGNAL)
+	stack, ptid, ctid, tls uint64
+}
+
+// sysFork implements fork(2): clone(SIGCHLD).
+func sysFork(t *Task, _ Args) (uint64, error) {
+	return t.fork(cloneArgs{exitSignal: linux.SIGCHLD})
+}
+
+// sysVfork implements vfork(2): clone(CLONE_VM|CLONE_VFORK|SIGCHLD). The
+// parent waits until the child execs or exits, as Linux's does; the child
+// runs on a copy of the memory rather than on the parent's, which is the
+// same to a child that only execs or _exits (all vfork(2) allows).
+func sysVfork(t *Task, _ Args) (uint64, error) {
+	return t.fork(cloneArgs{flags: cloneVM | cloneVfork, exitSignal: linux.SIGCHLD})
+}
+
+// sysClone implements clone(2): threads (CLONE_VM|CLONE_SIGHAND|
+// CLONE_THREAD, as pthread_create and the Go runtime call it) and
+// processes (fork; CLONE_VM|CLONE_VFORK as posix_spawn and Go's os/exec
+// call it, with a copy of the memory as sysVfork says).
 func sysClone(t *Task, a Args) (uint64, error) {
 	flags, stack, ptid, ctid, tls := a[0], a[1], a[2], a[3], a[4]
+	ca := cloneArgs{flags: flags &^ 0xff, exitSignal: int(flags & 0xff), stack: stack, ptid: ptid, ctid: ctid, tls: tls}
+	if ca.exitSignal > linux.NSIG {
+		return 0, linux.EINVAL
+	}
+	if flags&cloneThread == 0 {
+		switch {
+		case flags&cloneSighand != 0 && flags&cloneVM == 0:
+			return 0, linux.EINVAL // as copy_process requires
+		case flags&cloneVM != 0 && flags&cloneVfork == 0, flags&cloneFiles != 0, flags&clonePidfd != 0:
+			return 0, linux.ENOSYS // shared memory or files between processes: not yet
+		}
+		return t.fork(ca)
+	}
 	const need = cloneVM | cloneSighand | cloneThread
 	if flags&need != need {
-		return 0, linux.ENOSYS // processes arrive with Linux ABI part 2
+		return 0, linux.EINVAL
 	}
 	t.tg.mu.Lock()
-	exiting := t.tg.exiting
+	exiting, nproc := t.tg.exiting || t.tg.execing, t.tg.nproc
 	t.tg.mu.Unlock()
 	if exiting {
 		return 0, linux.EAGAIN
@@ -140,7 +179,10 @@ func sysClone(t *Task, a Args) (uint64, error) {
 	ctx := t.k.Platform.NewContext(t.tg.mm.AddressSpace())
 	*ctx.Regs() = *t.ctx.Regs()
 	copy(ctx.FPState(), t.ctx.FPState())
-	c := t.k.newTask(t.tg, ctx)
+	c, err := t.k.newTaskLimited(t.tg, ctx, nproc)
+	if err != nil {
+		return 0, err
+	}
 	r := ctx.Regs()
 	r.RAX = 0
 	if stack != 0 {

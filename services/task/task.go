@@ -25,7 +25,13 @@ type Kernel struct {
 	// HWCap is AT_HWCAP for new programs (CPUID.1:EDX).
 	HWCap uint64
 
+	// MaxThreads is threads-max: clone and fork fail with EAGAIN past it.
+	MaxThreads int
+
 	futexes futexTable
+
+	treeMu      sync.Mutex
+	processTree // protected by treeMu
 
 	mu       sync.Mutex
 	tasks    map[int32]*Task
@@ -36,7 +42,9 @@ type Kernel struct {
 
 // NewKernel returns a kernel with no processes.
 func NewKernel(p Platform, v *vfs.VFS, log io.Writer) *Kernel {
-	return &Kernel{Platform: p, VFS: v, Log: log, Hostname: "aster", tasks: map[int32]*Task{}, nextTID: 1, unknown: map[uint64]bool{}, bootTime: monotonic()}
+	return &Kernel{Platform: p, VFS: v, Log: log, Hostname: "aster", MaxThreads: DefaultMaxThreads,
+		tasks: map[int32]*Task{}, nextTID: 1, unknown: map[uint64]bool{}, bootTime: monotonic(),
+		processTree: processTree{procs: map[int32]*ThreadGroup{}}}
 }
 
 func (k *Kernel) logf(format string, args ...any) {
@@ -53,14 +61,25 @@ type ThreadGroup struct {
 	mm    *mm.MM
 	files *vfs.Proc
 
-	mu         sync.Mutex
-	tasks      map[int32]*Task
-	actions    [linux.NSIG + 1]SigAction
-	exiting    bool
+	mu      sync.Mutex
+	tasks   map[int32]*Task
+	actions [linux.NSIG + 1]SigAction
+	exiting bool
+	// execing is set while a thread execs: no new threads meanwhile.
+	execing    bool
 	exitStatus linux.WaitStatus
 	name       string
 	nofile     uint64
-	done       chan struct{}
+	// nproc is RLIMIT_NPROC, inherited by children.
+	nproc uint64
+	done  chan struct{}
+	// vforkDone is closed when a CLONE_VFORK child execs or exits
+	// (complete_vfork_done); nil otherwise.
+	vforkDone chan struct{}
+
+	// treeNode is the process's place in the tree (process.go).
+	// Protected by k.treeMu.
+	treeNode
 
 	// proc is what /proc shows of the program (procinfo.go); set once at
 	// start, before the first task runs.
@@ -95,6 +114,8 @@ type Task struct {
 	// blocking system calls select on it.
 	interrupt chan struct{}
 	exiting   atomic.Bool
+	// done is closed when the task has left its process (exit).
+	done chan struct{}
 }
 
 // TGID returns the process ID.
@@ -121,14 +142,22 @@ func (k *Kernel) NewProcess(name string, files *vfs.Proc) (*ThreadGroup, *Task, 
 	if err != nil {
 		return nil, nil, linux.ENOMEM
 	}
-	tg := &ThreadGroup{k: k, mm: mm.New(as), files: files, tasks: map[int32]*Task{}, name: name, nofile: 1024, done: make(chan struct{})}
-	t := k.newTask(tg, k.Platform.NewContext(as))
-	tg.tgid = t.tid
+	tg, t := k.newProcess(name, files, mm.New(as))
 	return tg, t, nil
 }
 
+// newProcess makes a process without parent over m, with one task.
+func (k *Kernel) newProcess(name string, files *vfs.Proc, m *mm.MM) (*ThreadGroup, *Task) {
+	tg := &ThreadGroup{k: k, mm: m, files: files, tasks: map[int32]*Task{}, name: name,
+		nofile: 1024, nproc: uint64(k.MaxThreads / 2), done: make(chan struct{})}
+	t := k.newTask(tg, k.Platform.NewContext(m.AddressSpace()))
+	tg.tgid = t.tid
+	k.adopt(tg)
+	return tg, t
+}
+
 func (k *Kernel) newTask(tg *ThreadGroup, ctx Context) *Task {
-	t := &Task{k: k, tg: tg, ctx: ctx, interrupt: make(chan struct{}, 1)}
+	t := &Task{k: k, tg: tg, ctx: ctx, interrupt: make(chan struct{}, 1), done: make(chan struct{})}
 	k.mu.Lock()
 	t.tid = k.nextTID
 	k.nextTID++
@@ -183,7 +212,12 @@ func (t *Task) kick() {
 	case t.interrupt <- struct{}{}:
 	default:
 	}
-	t.ctx.Kick()
+	// execve replaces ctx under mu; only the task itself reads it
+	// without the lock.
+	t.mu.Lock()
+	ctx := t.ctx
+	t.mu.Unlock()
+	ctx.Kick()
 }
 
 // exitGroup ends every task of the group with status (exit_group(2), or
@@ -227,12 +261,15 @@ func (t *Task) exit() {
 	last := len(tg.tasks) == 0
 	tg.mu.Unlock()
 	if last {
+		tg.releaseVfork()
 		if tg.files != nil && tg.files.FDs != nil {
 			tg.files.FDs.CloseAll()
 		}
 		t.k.Platform.Release(tg.mm.AddressSpace())
+		tg.exited()
 		close(tg.done)
 	}
+	close(t.done)
 }
 
 // findTask returns a task by thread ID.

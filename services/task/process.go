@@ -1,0 +1,316 @@
+package task
+
+import (
+	"encoding/binary"
+
+	"github.com/aster-cvm/aster/services/abi/linux"
+	"github.com/aster-cvm/aster/services/vfs"
+)
+
+// The process tree (kernel/fork.c, kernel/exit.c): every process but the
+// first has a parent; a process that ends stays a zombie, holding its exit
+// status, until its parent reaps it with wait4 or waitid, or is reaped at
+// once when the parent ignores SIGCHLD. Orphans go to init.
+//
+// Lock order: Kernel.treeMu, then ThreadGroup.mu, then Task.mu; Kernel.mu
+// is taken alone.
+
+// DefaultMaxThreads is threads-max (/proc/sys/kernel/threads-max): the
+// most tasks the kernel runs at once. Linux derives it from memory
+// (set_max_threads, kernel/fork.c); RLIMIT_NPROC defaults to half of it.
+const DefaultMaxThreads = 4096
+
+// processTree is the kernel's part of the tree.
+type processTree struct {
+	// procs holds every process not yet reaped, zombies included, by
+	// process ID. Protected by treeMu.
+	procs map[int32]*ThreadGroup
+	// init is the first process: it adopts orphans, and its exit ends
+	// the machine. Protected by treeMu.
+	init *ThreadGroup
+}
+
+// treeNode is a process's place in the tree. Protected by Kernel.treeMu.
+type treeNode struct {
+	parent   *ThreadGroup
+	children map[*ThreadGroup]struct{}
+	pgid     int32
+	sid      int32
+	// exitSignal goes to the parent when the process ends (SIGCHLD for
+	// fork; clone's low byte); 0 sends nothing.
+	exitSignal int
+	// zombie is set when the last task exited; the status is exitStatus.
+	zombie bool
+	// execed is set by a successful execve (setpgid's EACCES).
+	execed bool
+	// childWake is closed, and replaced, when a child changes state, so
+	// waiters in wait4 and waitid look again.
+	childWake chan struct{}
+}
+
+// adopt registers tg, a process without parent, in the tree (the kernel's
+// init, or a process a test makes): it leads its own session and group.
+func (k *Kernel) adopt(tg *ThreadGroup) {
+	k.treeMu.Lock()
+	defer k.treeMu.Unlock()
+	tg.pgid, tg.sid = tg.tgid, tg.tgid
+	tg.childWake = make(chan struct{})
+	tg.children = map[*ThreadGroup]struct{}{}
+	k.procs[tg.tgid] = tg
+	if k.init == nil {
+		k.init = tg
+	}
+}
+
+// link makes child a child of parent and registers it, with its group and
+// session inherited (copy_process).
+func (k *Kernel) link(parent, child *ThreadGroup, exitSignal int) {
+	k.treeMu.Lock()
+	defer k.treeMu.Unlock()
+	child.parent = parent
+	child.pgid, child.sid = parent.pgid, parent.sid
+	child.exitSignal = exitSignal
+	child.childWake = make(chan struct{})
+	child.children = map[*ThreadGroup]struct{}{}
+	parent.children[child] = struct{}{}
+	k.procs[child.tgid] = child
+}
+
+// wakeWaitersLocked wakes tg's threads waiting for a child.
+// Preconditions: k.treeMu is held.
+func (tg *ThreadGroup) wakeWaitersLocked() {
+	close(tg.childWake)
+	tg.childWake = make(chan struct{})
+}
+
+// autoReaps reports whether tg's ended children vanish without a wait:
+// SIGCHLD ignored or SA_NOCLDWAIT (do_notify_parent, kernel/signal.c);
+// and whether SIGCHLD is to be sent at all (not when ignored).
+func (tg *ThreadGroup) autoReaps() (reap, signal bool) {
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	act := tg.actions[linux.SIGCHLD]
+	ign := act.Handler == linux.SIG_IGN
+	return ign || act.Flags&linux.SA_NOCLDWAIT != 0, !ign
+}
+
+// reapLocked removes a zombie from the tree (release_task).
+// Preconditions: k.treeMu is held.
+func (k *Kernel) reapLocked(z *ThreadGroup) {
+	if p := z.parent; p != nil {
+		delete(p.children, z)
+		p.wakeWaitersLocked()
+	}
+	delete(k.procs, z.tgid)
+}
+
+// notifyParentLocked tells z's parent that z ended (do_notify_parent): it
+// is reaped at once if the parent does not wait for children, otherwise
+// the parent's waiters wake. It returns the signal to send the parent
+// afterwards, outside the lock (Signo 0: none).
+// Preconditions: k.treeMu is held; z is a zombie.
+func (k *Kernel) notifyParentLocked(z *ThreadGroup) (*ThreadGroup, linux.SigInfo) {
+	p := z.parent
+	if p == nil {
+		k.reapLocked(z) // nobody can wait for it
+		return nil, linux.SigInfo{}
+	}
+	sig := z.exitSignal
+	reap, signal := false, true
+	if sig == linux.SIGCHLD {
+		reap, signal = p.autoReaps()
+	}
+	if reap {
+		k.reapLocked(z)
+	} else {
+		p.wakeWaitersLocked()
+	}
+	if sig == 0 || !signal {
+		return nil, linux.SigInfo{}
+	}
+	z.mu.Lock()
+	code, status := z.exitStatus.ChildInfo()
+	z.mu.Unlock()
+	return p, linux.SigInfo{Signo: int32(sig), Code: code, Addr: uint64(uint32(z.tgid)), Status: status}
+}
+
+// exited runs once the last task of tg is gone (exit_notify,
+// kernel/exit.c): its children go to init, it becomes a zombie and its
+// parent hears of it.
+func (tg *ThreadGroup) exited() {
+	k := tg.k
+	type note struct {
+		to   *ThreadGroup
+		info linux.SigInfo
+	}
+	var notes []note
+	k.treeMu.Lock()
+	reaper := k.init
+	if reaper == tg || (reaper != nil && reaper.zombie) {
+		reaper = nil
+	}
+	for c := range tg.children {
+		// forget_original_parent: init adopts them; a zombie among them
+		// is announced to init at once.
+		c.parent = reaper
+		if reaper != nil {
+			reaper.children[c] = struct{}{}
+		}
+		if c.zombie {
+			c.exitSignal = linux.SIGCHLD
+			if to, info := k.notifyParentLocked(c); to != nil {
+				notes = append(notes, note{to, info})
+			}
+		}
+	}
+	clear(tg.children)
+	tg.zombie = true
+	if to, info := k.notifyParentLocked(tg); to != nil {
+		notes = append(notes, note{to, info})
+	}
+	k.treeMu.Unlock()
+	for _, n := range notes {
+		n.to.sendInfo(n.info)
+	}
+}
+
+// sendInfo sends a process-directed signal with info to tg.
+func (tg *ThreadGroup) sendInfo(info linux.SigInfo) {
+	if target := tg.signalTarget(nil, int(info.Signo)); target != nil {
+		target.sendSignal(info)
+	}
+}
+
+// releaseVfork wakes a parent waiting in vfork(2) (the child execs or
+// exits: mm_release's complete_vfork_done).
+func (tg *ThreadGroup) releaseVfork() {
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	if tg.vforkDone != nil {
+		close(tg.vforkDone)
+		tg.vforkDone = nil
+	}
+}
+
+// newTaskLimited is newTask with copy_process's limits: EAGAIN when the
+// caller's RLIMIT_NPROC or threads-max would be passed. Linux exempts
+// root from RLIMIT_NPROC; here everything runs as root and the limit
+// holds anyway, so a fork bomb stops at it.
+func (k *Kernel) newTaskLimited(tg *ThreadGroup, ctx Context, nproc uint64) (*Task, error) {
+	k.mu.Lock()
+	n := uint64(len(k.tasks))
+	k.mu.Unlock()
+	if n >= nproc || n >= uint64(k.MaxThreads) {
+		return nil, linux.EAGAIN
+	}
+	return k.newTask(tg, ctx), nil
+}
+
+// fork makes a new process from t (clone(2) without CLONE_THREAD, fork(2),
+// vfork(2); copy_process in kernel/fork.c): a copy of the memory map, the
+// descriptor table, the file-system context and the signal dispositions,
+// and one task with t's registers that returns 0. It returns the child's
+// process ID.
+func (t *Task) fork(c cloneArgs) (uint64, error) {
+	parent := t.tg
+	parent.mu.Lock()
+	exiting, nproc := parent.exiting, parent.nproc
+	actions, name, nofile, proc := parent.actions, parent.name, parent.nofile, parent.proc
+	parent.mu.Unlock()
+	if exiting {
+		return 0, linux.EAGAIN
+	}
+	m, err := parent.mm.Fork()
+	if err != nil {
+		return 0, linux.ENOMEM
+	}
+	pf := parent.files
+	files := &vfs.Proc{VFS: pf.VFS, FS: pf.FS, FDs: pf.FDs, UID: pf.UID, GID: pf.GID}
+	if c.flags&cloneFS == 0 {
+		files.FS = pf.FS.Fork()
+	}
+	if c.flags&cloneFiles == 0 {
+		files.FDs = pf.FDs.Fork()
+	}
+	tg := &ThreadGroup{k: t.k, mm: m, files: files, tasks: map[int32]*Task{}, actions: actions,
+		name: name, nofile: nofile, nproc: nproc, done: make(chan struct{})}
+	ctx := t.k.Platform.NewContext(m.AddressSpace())
+	*ctx.Regs() = *t.ctx.Regs()
+	copy(ctx.FPState(), t.ctx.FPState())
+	child, err := t.k.newTaskLimited(tg, ctx, nproc)
+	if err != nil {
+		if c.flags&cloneFiles == 0 {
+			files.FDs.CloseAll()
+		}
+		t.k.Platform.Release(m.AddressSpace())
+		return 0, err
+	}
+	tg.tgid = child.tid
+	tg.proc = proc
+	tg.proc.start = monotonic()
+	r := ctx.Regs()
+	r.RAX = 0
+	if c.stack != 0 {
+		r.RSP = c.stack
+	}
+	if c.flags&cloneSettls != 0 {
+		r.FSBase = c.tls
+	}
+	t.mu.Lock()
+	child.sigmask = t.sigmask
+	if c.flags&cloneVM == 0 {
+		// copy_sighand keeps the alternate stack across fork; a vfork
+		// child sharing memory would not (CLONE_VM clears it).
+		child.altSP, child.altSize = t.altSP, t.altSize
+	}
+	t.mu.Unlock()
+	if c.flags&cloneChildSettid != 0 {
+		// In the child's memory; a fault is ignored, as in
+		// schedule_tail.
+		var b [4]byte
+		binary.LittleEndian.PutUint32(b[:], uint32(child.tid))
+		_, _ = m.CopyOut(c.ctid, b[:])
+	}
+	if c.flags&cloneChildCleartid != 0 {
+		child.clearTID = c.ctid
+	}
+	var vfork chan struct{}
+	if c.flags&cloneVfork != 0 {
+		vfork = make(chan struct{})
+		tg.vforkDone = vfork
+	}
+	parentOf := parent
+	if c.flags&cloneParent != 0 {
+		t.k.treeMu.Lock()
+		if parent.parent != nil {
+			parentOf = parent.parent
+		}
+		t.k.treeMu.Unlock()
+	}
+	t.k.link(parentOf, tg, c.exitSignal)
+	if c.flags&cloneParentSettid != 0 {
+		// Written after the copy: only the parent sees it (kernel_clone).
+		_ = t.writeU32(c.ptid, uint32(child.tid))
+	}
+	child.Start()
+	if vfork != nil {
+		t.waitVfork(vfork)
+	}
+	return uint64(child.tid), nil
+}
+
+// waitVfork waits until a vfork child execs or exits. Like Linux's
+// killable wait (wait_for_vfork_done) only the caller's death ends it
+// early; signals wait for the child.
+func (t *Task) waitVfork(done <-chan struct{}) {
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.interrupt:
+			if t.exiting.Load() {
+				return
+			}
+		}
+	}
+}
