@@ -280,3 +280,32 @@ func TestExecveErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestSigsuspendWaitsForSIGCHLD: the parent blocks SIGCHLD, forks, and
+// waits in rt_sigsuspend with it unblocked, as busybox sh's wait does;
+// the child's exit runs the handler, sigsuspend returns EINTR and the
+// old mask is back.
+func TestSigsuspendWaitsForSIGCHLD(t *testing.T) {
+	var r, mask uint64
+	var got int
+	e := newEnv(t, nil)
+	h := e.pf.Handler(func(p *Prog, sig int, info, uc uint64) { got = sig })
+	e.t.Regs().RIP = e.pf.Entry(func(p *Prog) {
+		p.Syscall(nrSigaction, linux.SIGCHLD, scratch+0x800, 0, 8)
+		p.Syscall(14, linux.SIG_BLOCK, scratch+0x900, 0, 8) // block SIGCHLD
+		p.Fork(func(c *Prog) { c.Syscall(nrExitGroup, 0) })
+		r = p.Syscall(130, scratch+0x908, 8) // suspend with nothing blocked
+		p.Syscall(14, linux.SIG_BLOCK, 0, scratch+0x910, 8)
+		mask = 1
+	})
+	e.poke(t, scratch+0x800, append(le64(h), append(le64(0x04000000), le64(0x1234)...)...)) // SA_RESTORER
+	e.poke(t, scratch+0x900, le64(1<<(linux.SIGCHLD-1)))
+	e.poke(t, scratch+0x908, le64(0))
+	e.run(t)
+	if errno(r) != linux.EINTR || got != linux.SIGCHLD || mask != 1 {
+		t.Fatalf("sigsuspend %d, handler got %d", int64(r), got)
+	}
+	if m := binary.LittleEndian.Uint64(e.peek(t, scratch+0x910, 8)); m != 1<<(linux.SIGCHLD-1) {
+		t.Errorf("mask after sigsuspend %#x", m)
+	}
+}

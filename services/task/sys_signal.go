@@ -11,6 +11,7 @@ func init() {
 	register(14, "rt_sigprocmask", sysRtSigprocmask, Supported, "")
 	register(15, "rt_sigreturn", sysRtSigreturn, Supported, "")
 	register(131, "sigaltstack", sysSigaltstack, Supported, "")
+	register(130, "rt_sigsuspend", sysRtSigsuspend, Supported, "")
 	register(200, "tkill", sysTkill, Supported, "")
 	register(234, "tgkill", sysTgkill, Supported, "")
 }
@@ -206,4 +207,20 @@ func (tg *ThreadGroup) Signal(sig int) {
 	if target := tg.signalTarget(nil, sig); target != nil {
 		target.sendSignal(linux.SigInfo{Signo: int32(sig), Code: linux.SI_KERNEL})
 	}
+}
+
+// sysRtSigsuspend implements rt_sigsuspend(2): wait with the given mask
+// until a signal is delivered. It returns ERESTARTNOHAND, so the handler
+// that runs makes it EINTR, and the old mask comes back through the
+// signal frame (Linux's saved_sigmask).
+func sysRtSigsuspend(t *Task, a Args) (uint64, error) {
+	if a[0] == 0 {
+		return 0, linux.EFAULT
+	}
+	if err := t.setWaitMask(a[0], a[1]); err != nil {
+		return 0, err
+	}
+	for t.block(nil, 0) == nil {
+	}
+	return 0, linux.ERESTARTNOHAND
 }
