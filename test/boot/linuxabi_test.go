@@ -29,6 +29,13 @@ func buildStatic(t *testing.T, pkg string) string {
 // path -> content, executables when the path is /init or under /bin).
 func initramfs(t *testing.T, files map[string]string, dirs ...string) string {
 	t.Helper()
+	return initramfsRecords(t, files, nil, dirs...)
+}
+
+// initramfsRecords is initramfs with extra records (links, nodes) after
+// the files.
+func initramfsRecords(t *testing.T, files map[string]string, extra []cpio.Record, dirs ...string) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "initramfs.cpio.gz")
 	f, err := os.Create(path)
 	if err != nil {
@@ -47,6 +54,7 @@ func initramfs(t *testing.T, files map[string]string, dirs ...string) string {
 		}
 		recs = append(recs, cpio.StaticFile(name, content, perm))
 	}
+	recs = append(recs, extra...)
 	if err := cpio.WriteRecords(w, recs); err != nil {
 		t.Fatal(err)
 	}
