@@ -47,24 +47,24 @@ func sysGetppid(t *Task, _ Args) (uint64, error) {
 
 // sysGetpgid implements getpgid(2).
 func sysGetpgid(t *Task, a Args) (uint64, error) {
-	t.k.treeMu.Lock()
-	defer t.k.treeMu.Unlock()
-	tg, err := t.lookupLocked(a.Int(0))
-	if err != nil {
-		return 0, err
-	}
-	return uint64(tg.pgid), nil
+	return t.treeID(a.Int(0), func(tg *ThreadGroup) int32 { return tg.pgid })
 }
 
 // sysGetsid implements getsid(2).
 func sysGetsid(t *Task, a Args) (uint64, error) {
+	return t.treeID(a.Int(0), func(tg *ThreadGroup) int32 { return tg.sid })
+}
+
+// treeID returns one ID of process pid (0: the caller) read under the
+// tree lock, or ESRCH.
+func (t *Task) treeID(pid int32, id func(*ThreadGroup) int32) (uint64, error) {
 	t.k.treeMu.Lock()
 	defer t.k.treeMu.Unlock()
-	tg, err := t.lookupLocked(a.Int(0))
+	tg, err := t.lookupLocked(pid)
 	if err != nil {
 		return 0, err
 	}
-	return uint64(tg.sid), nil
+	return uint64(id(tg)), nil
 }
 
 // sysSetpgid implements setpgid(2) with the checks of kernel/sys.c: the
