@@ -9,6 +9,7 @@
 package reference
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -77,11 +78,18 @@ func Read(path string) (*Document, error) {
 	return Parse(b)
 }
 
-// Parse parses and validates a reference-values document.
+// Parse parses and validates a reference-values document. Unknown fields
+// and a document with neither measurements nor events are errors: a
+// misspelt field in a reference document must not silently check nothing.
 func Parse(b []byte) (*Document, error) {
 	var d Document
-	if err := json.Unmarshal(b, &d); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&d); err != nil {
 		return nil, fmt.Errorf("reference values: %w", err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("reference values: data after the JSON document")
 	}
 	if d.Format != FormatV1 {
 		return nil, fmt.Errorf("reference values: unsupported format %q (want %q)", d.Format, FormatV1)
@@ -89,5 +97,14 @@ func Parse(b []byte) (*Document, error) {
 	if d.Platform != "tdx" && d.Platform != "snp" && d.Platform != "tpm" {
 		return nil, fmt.Errorf("reference values: unknown platform %q", d.Platform)
 	}
+	if d.Measurements.Empty() && len(d.Events) == 0 {
+		return nil, fmt.Errorf("reference values: no measurements and no events: the document would check nothing")
+	}
 	return &d, nil
+}
+
+// Empty reports whether m holds no expected value.
+func (m *Measurements) Empty() bool {
+	return m.MRTD == "" && m.RTMR0 == "" && m.RTMR1 == "" && m.RTMR2 == "" && m.RTMR3 == "" &&
+		m.SNPMeasurement == "" && len(m.PCRs) == 0
 }

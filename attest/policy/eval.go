@@ -20,6 +20,18 @@ var applies = map[attest.Type]map[string]bool{
 	attest.TypeTPM: {},
 }
 
+// Checks reports whether p holds an expected measurement (a register,
+// launch digest, HOST_DATA or PCR value) that evidence of type t carries,
+// that is whether Evaluate would compare any measurement at all.
+func (p *Policy) Checks(t attest.Type) bool {
+	for n, want := range p.hexFields() {
+		if len(want) > 0 && applies[t][n] {
+			return true
+		}
+	}
+	return t == attest.TypeTPM && len(p.PCRs) > 0
+}
+
 // Evaluate appends the policy's checks to r. Call it after the
 // evidence verifier and before r.Finish.
 func (p *Policy) Evaluate(r *attest.Result) {

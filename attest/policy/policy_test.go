@@ -141,3 +141,26 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestChecks: Checks is false when no expected value applies to the
+// evidence type, so astctl verify can refuse a reference that would check
+// nothing.
+func TestChecks(t *testing.T) {
+	for _, tc := range []struct {
+		p    Policy
+		t    attest.Type
+		want bool
+	}{
+		{Policy{MRTD: Values{"aa"}}, attest.TypeTDX, true},
+		{Policy{MRTD: Values{"aa"}}, attest.TypeSNP, false},
+		{Policy{SNPMeasurement: Values{"aa"}}, attest.TypeTDX, false},
+		{Policy{SNPMeasurement: Values{"aa"}}, attest.TypeSNP, true},
+		{Policy{PCRs: map[string]string{"sha256:7": "00"}}, attest.TypeTPM, true},
+		{Policy{PCRs: map[string]string{"sha256:7": "00"}}, attest.TypeTDX, false},
+		{Policy{}, attest.TypeTDX, false},
+	} {
+		if got := tc.p.Checks(tc.t); got != tc.want {
+			t.Errorf("%+v.Checks(%s) = %v, want %v", tc.p, tc.t, got, tc.want)
+		}
+	}
+}

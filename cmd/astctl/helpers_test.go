@@ -39,6 +39,17 @@ func runAstctl(t *testing.T, args ...string) (string, int) {
 	return out.String(), code
 }
 
+// runVerifyStderr runs astctl verify offline like runVerifyCLI and
+// returns the exit status and what astctl wrote to standard error.
+func runVerifyStderr(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	var errOut bytes.Buffer
+	rootCmd.SetErr(&errOut)
+	defer rootCmd.SetErr(nil)
+	code, _ := runVerifyCLI(t, args...)
+	return code, errOut.String()
+}
+
 // TestResetFlags: a repeatable flag of one run is gone in the next,
 // not turned into the value "[]".
 func TestResetFlags(t *testing.T) {

@@ -84,12 +84,12 @@ func execute(args []string) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintln(os.Stderr, "astctl:", ee.err)
+			fmt.Fprintln(rootCmd.ErrOrStderr(), "astctl:", ee.err)
 		}
 		return ee.code
 	}
 	// Errors from cobra itself (unknown flag, wrong argument count) are
 	// bad input.
-	fmt.Fprintln(os.Stderr, "astctl:", err)
+	fmt.Fprintln(rootCmd.ErrOrStderr(), "astctl:", err)
 	return exitBadInput
 }

@@ -70,3 +70,28 @@ func TestMeasureJSONIsAVerifyReference(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyReferenceThatChecksNothing: a reference document with a typo,
+// or whose values do not apply to the evidence, is unusable input (exit
+// 2), never a pass that checked nothing.
+func TestVerifyReferenceThatChecksNothing(t *testing.T) {
+	dir := t.TempDir()
+	quote := []string{tdxData + "tdx_quote", "--collateral", tdxData + "tdx_quote_collateral.json", "--at", "2025-06-20T00:00:00Z"}
+	for _, tc := range []struct{ name, doc, want string }{
+		{"typo", `{"format":"aster.reference-values/v1","platform":"tdx","measurments":{"mrtd":"abab"}}`, `unknown field "measurments"`},
+		{"snp reference", `{"format":"aster.reference-values/v1","platform":"snp","measurements":{"snp_measurement":"abab"}}`, `for "snp" evidence`},
+		{"snp value in a tdx reference", `{"format":"aster.reference-values/v1","platform":"tdx","measurements":{"snp_measurement":"abab"}}`, "would check nothing"},
+		{"events without --ccel", `{"format":"aster.reference-values/v1","platform":"tdx","events":[{"register":1,"register_kind":"rtmr","type":"EV_X","digest":"00"}]}`, "would check nothing"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ref := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".json")
+			if err := os.WriteFile(ref, []byte(tc.doc), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			code, errOut := runVerifyStderr(t, append(quote, "--reference", ref)...)
+			if code != exitBadInput || !strings.Contains(errOut, tc.want) {
+				t.Errorf("exit %d (want 2), stderr lacks %q:\n%s", code, tc.want, errOut)
+			}
+		})
+	}
+}

@@ -226,6 +226,9 @@ func buildPolicy(typ attest.Type, ref *reference.Document) (*policy.Policy, erro
 		if p, err = policy.FromReference(ref, typ); err != nil {
 			return nil, fmt.Errorf("--reference: %w", err)
 		}
+		if !p.Checks(typ) && !(typ == attest.TypeTDX && v.ccel != "" && hasRTMREvents(ref)) {
+			return nil, fmt.Errorf("--reference %s: no value in it applies to %s evidence, so it would check nothing", v.referenceFile, typ)
+		}
 	}
 	if v.policyFile != "" {
 		b, err := os.ReadFile(v.policyFile)
@@ -403,6 +406,17 @@ func readPEMCerts(path string) ([]*x509.Certificate, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return certs, nil
+}
+
+// hasRTMREvents reports whether ref lists expected RTMR events, which
+// --ccel compares with the log.
+func hasRTMREvents(ref *reference.Document) bool {
+	for _, e := range ref.Events {
+		if e.RegisterKind == "rtmr" {
+			return true
+		}
+	}
+	return false
 }
 
 // checkReferenceEvents compares a CCEL with the reference document's
