@@ -197,6 +197,18 @@ func vmFree(id uint64) uint64 {
 			return errRet(16) // EBUSY
 		}
 	}
+	// Kernel contexts may still run on this table (exitUser keeps it):
+	// move them, and the CPU, to the kernel's own before freeing it.
+	for i := 0; i < maxThreads; i++ {
+		for _, r := range []*Regs{&threads[i].regs, &threads[i].kregs} {
+			if r.CR3 == uint64(v.root) {
+				r.CR3 = uint64(kpt.Root)
+			}
+		}
+	}
+	if arch.ReadCR3() == uint64(v.root) {
+		arch.WriteCR3(uint64(kpt.Root))
+	}
 	pt.FreeLowerHalf(freeUserFrame)
 	frames.Free(v.root)
 	*v = vmSpace{}
@@ -470,7 +482,13 @@ func exitUser(t *Thread, reason uint64) {
 			f.Kick = 0
 		}
 	}
+	// The kernel context goes on with the process's page table: its kernel
+	// half is the kernel's, and not switching CR3 spares two TLB flushes
+	// per user system call (Linux runs its kernel on the current process's
+	// tables the same way). vmFree moves threads off a table it frees.
+	userCR3 := t.regs.CR3
 	copyRegs(&t.regs, &t.kregs)
+	t.regs.CR3 = userCR3
 	t.regs.RAX = reason
 	if !ok {
 		t.regs.RAX = errRet(eFAULT)
