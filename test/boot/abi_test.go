@@ -11,8 +11,8 @@ import (
 
 // The differential ABI suite (issue 5's first "Done when" item): small
 // static programs from test/abi run natively on the host and as init
-// inside Aster, and their output must be the same. One boot per program:
-// there is no fork yet, so nothing can run a second process.
+// inside Aster, and their output must be the same. One boot per program,
+// each as init, so a program's output cannot depend on another's.
 
 // guestOutput returns what init printed: the console between the kernel's
 // "running" line and its "init exited" line, without the kernel's own

@@ -16,8 +16,8 @@ import (
 )
 
 // TestBusyBox runs Debian's busybox-static applets as init, one boot per
-// invocation (sh cannot run them: every command it starts forks, and
-// there is no fork yet), on files of the initramfs under /data and /tmp,
+// invocation (each applet on its own, with nothing else running; sh and
+// its pipelines are TestProcesses'), on files of the initramfs under /data and /tmp,
 // and requires the output and exit status of the same binary on the host,
 // run in a copy of the same tree with the same environment.
 //
