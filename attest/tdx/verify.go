@@ -94,10 +94,11 @@ func Verify(ctx context.Context, raw []byte, opts Options) (*attest.Result, erro
 		res.Claims["pce_id"] = ext.PCEID
 	}
 
-	// Collateral and TCB status need a trusted PCK chain.
+	// Collateral and TCB status need a genuine quote: say which check
+	// failed, not only that one did.
 	res.TCB = &attest.TCB{Status: "Unknown", Advisories: []string{}}
 	if ext == nil {
-		res.Skip("collateral", "PCK chain not trusted")
+		res.Skip("collateral", "not checked: "+firstFailure(res)+" failed")
 	} else {
 		c := opts.Collateral
 		if c == nil && opts.Source != nil {
@@ -226,6 +227,16 @@ func (v *verifier) evaluate(q *Quote, ext *pcs.PckExtensions, c *Collateral) {
 	}
 	t.CollateralIssueDate, t.CollateralNextUpdate = &issue, &next
 	r.Pass("tcb_level", fmt.Sprintf("matched TCB level: %s (tcbDate %s, platform %s, module %s, QE %s)", ev.Status, ev.Date, ev.Platform, orDash(ev.Module), ev.QE))
+}
+
+// firstFailure names the first failed check of r.
+func firstFailure(r *attest.Result) string {
+	for _, c := range r.Checks {
+		if c.Status == attest.Fail {
+			return c.Name
+		}
+	}
+	return "a signature check"
 }
 
 func orDash(s string) string {

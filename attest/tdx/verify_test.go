@@ -368,3 +368,45 @@ func TestCheckEvents(t *testing.T) {
 		t.Fatalf("extra events: %+v", r.Checks)
 	}
 }
+
+// TestSkipNamesFailedCheck: when a signature check fails, the skipped
+// collateral check names that check, not the PCK chain, which passed.
+func TestSkipNamesFailedCheck(t *testing.T) {
+	raw := mustRead(t, "tdx_quote")
+	q, err := ParseQuote(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{At: mustTime(t, "2025-06-20T00:00:00Z"), Collateral: loadCollateral(t, "tdx_quote_collateral.json")}
+	for _, tc := range []struct {
+		name string
+		off  int
+		want string
+	}{
+		{"byte 200 (TD report)", 200, "not checked: quote_signature failed"},
+		{"qe report", len(q.Signed) + 4 + 128 + 6 + 100, "not checked: qe_report_signature failed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := bytes.Clone(raw)
+			m[tc.off] ^= 0x01
+			r, err := Verify(context.Background(), m, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c := r.Find("pck_chain"); c == nil || c.Status != attest.Pass {
+				t.Fatalf("pck_chain: %+v", c)
+			}
+			if c := r.Find("collateral"); c == nil || c.Status != attest.Skip || c.Detail != tc.want {
+				t.Errorf("collateral: %+v, want skip %q", c, tc.want)
+			}
+		})
+	}
+	// An untrusted chain still says so.
+	r, err := Verify(context.Background(), raw, Options{At: mustTime(t, "2000-01-01T00:00:00Z")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := r.Find("collateral"); c == nil || c.Detail != "not checked: pck_chain failed" {
+		t.Errorf("collateral: %+v", c)
+	}
+}
