@@ -89,7 +89,10 @@ func (t *Task) readLoop(addr, total uint64, read func(buf []byte, off uint64) (i
 			}
 			return 0, err
 		}
-		if uint64(got) < n || done == total {
+		// A pending signal or exit ends a long transfer between chunks
+		// with what is done (a 32 MiB getrandom must not hold up an
+		// exit_group).
+		if uint64(got) < n || done == total || t.interrupted() {
 			return done, nil
 		}
 	}
@@ -117,7 +120,10 @@ func (t *Task) writeLoop(addr, total uint64, write func(buf []byte, off uint64) 
 			}
 			return 0, err
 		}
-		if uint64(got) < n || done == total {
+		// A pending signal or exit ends a long transfer between chunks
+		// with what is done (a 32 MiB getrandom must not hold up an
+		// exit_group).
+		if uint64(got) < n || done == total || t.interrupted() {
 			return done, nil
 		}
 	}
