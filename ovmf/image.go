@@ -33,6 +33,10 @@ var ErrNotOVMF = errors.New("not an OVMF image: no GUIDed table footer (GUID 96b
 // ErrTruncated reports a length or offset pointing outside the image.
 var ErrTruncated = errors.New("truncated or corrupt OVMF image")
 
+// ErrTooLarge reports firmware metadata asking for more memory than a
+// guest's launch can have measured (see MaxTDVFAddedMemory).
+var ErrTooLarge = errors.New("OVMF metadata asks for too much launch memory")
+
 // Entry is one entry of the GUIDed footer table.
 type Entry struct {
 	GUID GUID

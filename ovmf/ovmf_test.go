@@ -1,6 +1,8 @@
 package ovmf
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"os"
 	"testing"
@@ -175,4 +177,49 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// withTDVFSize returns Debian's OVMF.fd with the memory size of TDVF
+// section i set to size.
+func withTDVFSize(t testing.TB, i int, size uint64) []byte {
+	t.Helper()
+	b, err := os.ReadFile(debianOVMF)
+	if err != nil {
+		t.Fatalf("%v (install the Debian package ovmf)", err)
+	}
+	at := bytes.LastIndex(b, []byte("TDVF"))
+	if at < 0 {
+		t.Fatal("no TDVF descriptor")
+	}
+	binary.LittleEndian.PutUint64(b[at+tdvfHeaderSize+i*tdvfSectionSize+16:], size)
+	return b
+}
+
+// TestTDVFTooLarge: a TDVF section whose memory size is huge but does not
+// overflow (TempMem of 1 TiB) is refused with ErrTooLarge, since MRTD
+// needs one hash per added page; so is a total past the bound, and sizes
+// at the bound are accepted.
+func TestTDVFTooLarge(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		section int
+		size    uint64
+		ok      bool
+	}{
+		{"TempMem 1 TiB", 2, 0x10000000000, false},
+		{"TempMem 64 GiB + 4 KiB", 2, MaxTDVFAddedMemory + PageSize, false},
+		{"TempMem at the bound, total past it", 2, MaxTDVFAddedMemory, false},
+		{"TempMem 1 GiB", 2, 1 << 30, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			im, err := Parse(withTDVFSize(t, tc.section, tc.size))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = im.TDVFMetadata()
+			if tc.ok != (err == nil) || (err != nil && !errors.Is(err, ErrTooLarge)) {
+				t.Errorf("TDVFMetadata: %v", err)
+			}
+		})
+	}
 }

@@ -68,6 +68,15 @@ const (
 	maxTDVFSections = 4096
 )
 
+// MaxTDVFAddedMemory bounds the memory the TDVF sections ask the VMM to
+// add before launch, summed over every section not added later with
+// TDH.MEM.PAGE.AUG. TDH.MEM.PAGE.ADD adds one 4 KiB page per call and
+// extends MRTD once per page (TDX module ABI spec, TDH.MEM.PAGE.ADD), so
+// computing MRTD costs one SHA-384 update per page: 64 GiB is 16 Mi pages,
+// seconds of hashing, where a corrupt size of a TiB would take hours. Real
+// firmware adds a few MiB (Debian's OVMF.fd: 2.2 MiB).
+const MaxTDVFAddedMemory = 64 << 30
+
 // TDVFMetadata returns the TDVF metadata sections in firmware order and
 // checks each against the image: page alignment, raw data inside the
 // image, and measured data covering the whole section.
@@ -98,6 +107,7 @@ func (im *Image) TDVFMetadata() ([]TDVFSection, error) {
 		return nil, fmt.Errorf("%w: TDVF descriptor with %d sections (%d bytes left in image)", ErrTruncated, n, len(h))
 	}
 	out := make([]TDVFSection, n)
+	var added uint64
 	for i := range out {
 		b := h[tdvfHeaderSize+i*tdvfSectionSize:]
 		s := TDVFSection{
@@ -110,6 +120,13 @@ func (im *Image) TDVFMetadata() ([]TDVFSection, error) {
 		}
 		if err := im.checkTDVFSection(s); err != nil {
 			return nil, fmt.Errorf("TDVF section %d (%s): %w", i, s.Type, err)
+		}
+		if !s.PageAug() {
+			// Each size is below the bound, so the sum cannot overflow.
+			if added += s.MemoryDataSize; added > MaxTDVFAddedMemory {
+				return nil, fmt.Errorf("%w: TDVF sections 0-%d add %#x bytes before launch, more than the %d GiB a TD's initial memory is bounded to here",
+					ErrTooLarge, i, added, MaxTDVFAddedMemory>>30)
+			}
 		}
 		out[i] = s
 	}
@@ -128,6 +145,9 @@ func (im *Image) checkTDVFSection(s TDVFSection) error {
 		return fmt.Errorf("memory range %#x+%#x overflows", s.MemoryAddress, s.MemoryDataSize)
 	case uint64(s.DataOffset)+uint64(s.RawDataSize) > uint64(len(im.data)):
 		return fmt.Errorf("%w: raw data %#x+%#x is outside the %d-byte image", ErrTruncated, s.DataOffset, s.RawDataSize, len(im.data))
+	case !s.PageAug() && s.MemoryDataSize > MaxTDVFAddedMemory:
+		return fmt.Errorf("%w: memory size %#x: a TD's initial memory, added page by page with TDH.MEM.PAGE.ADD, is bounded to %d GiB here",
+			ErrTooLarge, s.MemoryDataSize, MaxTDVFAddedMemory>>30)
 	case s.MRExtend() && uint64(s.RawDataSize) != s.MemoryDataSize:
 		// QEMU maps a measured section straight from the image, so every
 		// measured byte must come from it.

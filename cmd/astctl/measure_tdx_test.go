@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"crypto/sha512"
+	"encoding/binary"
 	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aster-cvm/aster/reference"
 )
@@ -176,5 +179,32 @@ func TestParseQEMUSize(t *testing.T) {
 		if _, err := parseQEMUSize(bad); err == nil {
 			t.Errorf("%s accepted", bad)
 		}
+	}
+}
+
+// TestMeasureTDXHugeSection: firmware whose TempMem section claims 1 TiB
+// (a size that does not overflow) exits 2 at once with a message, rather
+// than hashing 2^28 PAGE.ADD records.
+func TestMeasureTDXHugeSection(t *testing.T) {
+	b, err := os.ReadFile(debianOVMF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := bytes.LastIndex(b, []byte("TDVF"))
+	binary.LittleEndian.PutUint64(b[at+16+2*32+16:], 0x10000000000) // TempMem MemoryDataSize
+	fw := filepath.Join(t.TempDir(), "OVMF-huge.fd")
+	if err := os.WriteFile(fw, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var errOut bytes.Buffer
+	rootCmd.SetErr(&errOut)
+	defer rootCmd.SetErr(nil)
+	start := time.Now()
+	_, code := runAstctl(t, "measure", "tdx", "--ovmf", fw)
+	if code != exitBadInput || !strings.Contains(errOut.String(), "TDVF section 2 (TempMem)") || !strings.Contains(errOut.String(), "64 GiB") {
+		t.Errorf("exit %d, stderr %q", code, errOut.String())
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v", d)
 	}
 }

@@ -1,10 +1,13 @@
 package tdx
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/aster-cvm/aster/ovmf"
 )
@@ -115,5 +118,30 @@ func BenchmarkMRTDDebian(b *testing.B) {
 		if _, err := MRTD(im, SinglePass); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestMRTDHugeSection: a TempMem section of 1 TiB (not an overflow) is an
+// error at once, not hours of PAGE.ADD hashing.
+func TestMRTDHugeSection(t *testing.T) {
+	b, err := os.ReadFile(debianOVMF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := bytes.LastIndex(b, []byte("TDVF"))
+	binary.LittleEndian.PutUint64(b[at+16+2*32+16:], 0x10000000000) // section 2, TempMem: MemoryDataSize
+	im, err := ovmf.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := MRTD(im, SinglePass); done <- err }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ovmf.ErrTooLarge) {
+			t.Errorf("MRTD: %v, want ErrTooLarge", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("MRTD still running after 10 s")
 	}
 }
