@@ -9,7 +9,10 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-sev-guest/abi"
@@ -17,6 +20,7 @@ import (
 	spb "github.com/google/go-sev-guest/proto/sevsnp"
 	"github.com/google/go-sev-guest/verify"
 	"github.com/google/go-sev-guest/verify/trust"
+	"github.com/google/logger"
 
 	"github.com/aster-cvm/aster/attest"
 	"github.com/aster-cvm/aster/attest/collateral"
@@ -30,7 +34,13 @@ type Certs struct {
 	VCEK, VLEK, ASK, ASVK, ARK []byte // DER
 	// CRLs are DER certificate revocation lists (ARK-signed).
 	CRLs [][]byte
+	// Skipped lists the files that held neither a certificate nor a CRL
+	// (a directory often holds the report too), with the reason.
+	Skipped []string
 }
+
+// errNotCert marks a file that holds neither a certificate nor a CRL.
+var errNotCert = errors.New("not a certificate or CRL")
 
 // LoadCerts reads certificates from files and directories (PEM or DER,
 // one or many per file) and sorts them by role using their subject's
@@ -43,9 +53,14 @@ func LoadCerts(paths []string) (*Certs, error) {
 	}
 	c := &Certs{}
 	for _, f := range files {
-		if err := c.add(f.Data); err != nil {
+		if err := c.add(f.Data); errors.Is(err, errNotCert) {
+			c.Skipped = append(c.Skipped, fmt.Sprintf("%s: %v", f.Path, err))
+		} else if err != nil {
 			return nil, fmt.Errorf("%s: %w", f.Path, err)
 		}
+	}
+	if c.VCEK == nil && c.VLEK == nil && c.ASK == nil && c.ASVK == nil && c.ARK == nil && len(c.CRLs) == 0 {
+		return nil, fmt.Errorf("no certificate or CRL in %s (%s)", strings.Join(paths, ", "), strings.Join(c.Skipped, "; "))
 	}
 	return c, nil
 }
@@ -75,7 +90,7 @@ func (c *Certs) add(b []byte) error {
 	for _, der := range ders {
 		cert, err := x509.ParseCertificate(der)
 		if err != nil {
-			return fmt.Errorf("not a certificate or CRL: %w", err)
+			return fmt.Errorf("%w: %v", errNotCert, err)
 		}
 		cn := cert.Subject.CommonName
 		switch {
@@ -115,10 +130,17 @@ type Options struct {
 	Fetcher *collateral.Fetcher
 }
 
+// quietLibraryLog sends go-sev-guest's warnings (google/logger's default
+// logger, e.g. abi.go "Neither VCEK nor VLEK certificate found in data
+// pages") to io.Discard: astctl reports what matters as checks, and its
+// stderr is for its own errors. Errors still reach stderr.
+var quietLibraryLog = sync.OnceFunc(func() { logger.Init("go-sev-guest", false, false, io.Discard) })
+
 // ParseEvidence parses a report optionally followed by an extended
 // report's certificate table (SNP_GET_EXT_REPORT / configfs-tsm auxblob,
 // GHCB spec 56421 §4.1.8.1: GUID table entries of {GUID, offset, length}).
 func ParseEvidence(raw []byte) (a *spb.Attestation, err error) {
+	quietLibraryLog()
 	defer func() {
 		if r := recover(); r != nil {
 			a, err = nil, fmt.Errorf("%w: %v", ErrMalformed, r)
@@ -161,6 +183,9 @@ func Verify(ctx context.Context, raw []byte, opts Options) (*attest.Result, erro
 	res := attest.NewResult(attest.TypeSNP, opts.At)
 	res.Version = fmt.Sprintf("report v%d", rep.GetVersion())
 	res.Pass("report_format", res.Version)
+	if opts.Certs != nil && len(opts.Certs.Skipped) > 0 {
+		res.Skip("certs", "ignored, not a certificate or CRL: "+strings.Join(opts.Certs.Skipped, "; "))
+	}
 
 	info, err := abi.ParseSignerInfo(rep.GetSignerInfo())
 	if err != nil {
@@ -259,12 +284,21 @@ func Verify(ctx context.Context, raw []byte, opts Options) (*attest.Result, erro
 		return res, nil
 	}
 
+	if line := ekProductLine(a, info.SigningKey, productLine); len(opts.TrustedRoots) > 0 && line != "" && len(opts.TrustedRoots[line]) == 0 {
+		res.Fail("signature_chain", fmt.Sprintf("%s of %s not verified: --trusted-root gives roots for %s only, none for %s", signer, line, rootLines(opts.TrustedRoots), line))
+		return res, nil
+	}
 	if err := verify.SnpAttestationContext(ctx, a, vopts); err != nil {
 		if !hadEK && len(endorsementDER(a, info.SigningKey)) == 0 {
 			res.Fail("endorsement_key", fmt.Sprintf("missing %s certificate: not in --certs or the certificate table, and not obtained from AMD KDS: %v", signer, err))
 			return res, nil
 		}
-		res.Fail("signature_chain", err.Error())
+		msg := err.Error()
+		if _, last, ok := strings.Cut(msg, "could not be verified by any trusted roots. Last error: "); ok {
+			line := ekProductLine(a, info.SigningKey, productLine)
+			msg = fmt.Sprintf("%s not verified by the trusted roots of %s (tried %s): %s", signer, line, describeRoots(opts.TrustedRoots, line), last)
+		}
+		res.Fail("signature_chain", msg)
 		return res, nil
 	}
 	ekCert, err := x509.ParseCertificate(endorsementDER(a, info.SigningKey))
@@ -297,6 +331,48 @@ func Verify(ctx context.Context, raw []byte, opts Options) (*attest.Result, erro
 
 	checkRevocation(ctx, res, opts, a, productLine, info.SigningKey, ekCert)
 	return res, nil
+}
+
+// ekProductLine is the product line of the evidence: known from the
+// report or --product, else named by the endorsement key certificate.
+func ekProductLine(a *spb.Attestation, key abi.ReportSigner, known string) string {
+	if known != "" {
+		return known
+	}
+	c, err := x509.ParseCertificate(endorsementDER(a, key))
+	if err != nil {
+		return ""
+	}
+	exts, err := kds.CertificateExtensions(c, key)
+	if err != nil {
+		return ""
+	}
+	return kds.ProductLineOfProductName(exts.ProductName)
+}
+
+// rootLines lists the product lines roots has ARKs for.
+func rootLines(roots map[string][]*trust.AMDRootCerts) string {
+	var l []string
+	for k := range roots {
+		l = append(l, k)
+	}
+	sort.Strings(l)
+	return strings.Join(l, ", ")
+}
+
+// describeRoots names the ARKs verification tried for a product line:
+// those of --trusted-root, or the embedded one.
+func describeRoots(roots map[string][]*trust.AMDRootCerts, line string) string {
+	if len(roots) == 0 {
+		return "the embedded AMD ARK-" + line
+	}
+	var l []string
+	for _, r := range roots[line] {
+		if r.ProductCerts != nil && r.ProductCerts.Ark != nil {
+			l = append(l, fmt.Sprintf("%q serial %x from --trusted-root", r.ProductCerts.Ark.Subject.CommonName, r.ProductCerts.Ark.SerialNumber))
+		}
+	}
+	return strings.Join(l, ", ")
 }
 
 func endorsementDER(a *spb.Attestation, key abi.ReportSigner) []byte {
