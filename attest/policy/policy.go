@@ -178,8 +178,12 @@ func Parse(b []byte) (*Policy, error) {
 func (p *Policy) validate() error {
 	for name, vs := range p.hexFields() {
 		for _, v := range vs {
-			if _, err := hex.DecodeString(norm(v)); err != nil {
+			b, err := hex.DecodeString(norm(v))
+			if err != nil {
 				return fmt.Errorf("policy %s: %q is not hex", name, v)
+			}
+			if n := fieldSize[name]; len(b) != n {
+				return fmt.Errorf("policy %s: %q is %d bytes, want %d (%d hex digits)", name, v, len(b), n, 2*n)
 			}
 		}
 	}
@@ -192,8 +196,13 @@ func (p *Policy) validate() error {
 		if _, err := pcrKey(k); err != nil {
 			return err
 		}
-		if _, err := hex.DecodeString(norm(v)); err != nil {
+		b, err := hex.DecodeString(norm(v))
+		if err != nil {
 			return fmt.Errorf("policy pcrs[%s]: %q is not hex", k, v)
+		}
+		key, _ := pcrKey(k)
+		if n := pcrSize[strings.Split(key, ":")[0]]; len(b) != n {
+			return fmt.Errorf("policy pcrs[%s]: %q is %d bytes, want %d (%d hex digits)", k, v, len(b), n, 2*n)
 		}
 	}
 	for _, s := range p.TCBStatuses {
@@ -230,6 +239,19 @@ func pcrKey(k string) (string, error) {
 func norm(s string) string {
 	return strings.TrimPrefix(strings.ToLower(strings.TrimSpace(s)), "0x")
 }
+
+// fieldSize is the size in bytes of each measurement field: SHA-384
+// registers for TDX (TDX module ABI, TDREPORT) and the SNP launch digest
+// (SEV-SNP ABI 56860, MEASUREMENT), 32 bytes of SNP HOST_DATA. A value of
+// another length can never match, so it is a policy error (exit 2), not a
+// mismatch.
+var fieldSize = map[string]int{
+	"mrtd": 48, "rtmr0": 48, "rtmr1": 48, "rtmr2": 48, "rtmr3": 48, "mr_seam": 48, "mr_config_id": 48,
+	"mr_owner": 48, "mr_owner_config": 48, "measurement": 48, "host_data": 32,
+}
+
+// pcrSize is the digest size of each PCR bank.
+var pcrSize = map[string]int{"sha1": 20, "sha256": 32, "sha384": 48, "sha512": 64}
 
 // hexFields maps claim names to the policy's expected values.
 func (p *Policy) hexFields() map[string]Values {

@@ -10,18 +10,18 @@ import (
 )
 
 func TestParseYAMLAndJSON(t *testing.T) {
-	y, err := Parse([]byte("mrtd: AA\nrtmr0: [aa, bb]\nmax_collateral_age: 30d\nmin_snp_tcb: {bootloader: 3, snp: 8}\ntcb_statuses: [SWHardeningNeeded]\n"))
+	y, err := Parse([]byte("mrtd: " + strings.Repeat("AA", 48) + "\nrtmr0: [" + h48("aa") + ", " + h48("bb") + "]\nmax_collateral_age: 30d\nmin_snp_tcb: {bootloader: 3, snp: 8}\ntcb_statuses: [SWHardeningNeeded]\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(y.MRTD) != 1 || len(y.RTMR0) != 2 || time.Duration(y.MaxCollateralAge) != 30*24*time.Hour || y.MinSNPTCB.SNP != 8 {
 		t.Errorf("yaml %+v", y)
 	}
-	j, err := Parse([]byte(`{"snp_measurement": ["aa"], "pcrs": {"SHA256:7": "0x11"}, "max_collateral_age": "720h"}`))
+	j, err := Parse([]byte(`{"snp_measurement": ["` + h48("aa") + `"], "pcrs": {"SHA256:7": "0x` + strings.Repeat("11", 32) + `"}, "max_collateral_age": "720h"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(j.SNPMeasurement) != 1 || j.PCRs["SHA256:7"] != "0x11" {
+	if len(j.SNPMeasurement) != 1 || j.PCRs["SHA256:7"] != "0x"+strings.Repeat("11", 32) {
 		t.Errorf("json %+v", j)
 	}
 	for _, bad := range []string{"mrdt: aa", `{"mrtd": 5}`, "mrtd: zz", "tcb_statuses: [Good]", "pcrs: {sha256:99: aa}",
@@ -34,6 +34,9 @@ func TestParseYAMLAndJSON(t *testing.T) {
 		t.Errorf("empty policy: %v", err)
 	}
 }
+
+// h48 repeats a byte's hex to a 48-byte (SHA-384) value.
+func h48(b string) string { return strings.Repeat(b, 48) }
 
 func result(t attest.Type) *attest.Result {
 	r := attest.NewResult(t, time.Date(2025, 6, 20, 0, 0, 0, 0, time.UTC))
@@ -106,7 +109,7 @@ func TestMeasurementsAnyOfAndReference(t *testing.T) {
 	if r.Verdict != attest.Verified {
 		t.Errorf("%+v", r.Checks)
 	}
-	d := &reference.Document{Format: reference.FormatV1, Platform: "tdx", Measurements: reference.Measurements{MRTD: "aa"}}
+	d := &reference.Document{Format: reference.FormatV1, Platform: "tdx", Measurements: reference.Measurements{MRTD: h48("aa")}}
 	if _, err := FromReference(d, attest.TypeSNP); err == nil {
 		t.Error("tdx reference applied to snp evidence")
 	}
@@ -162,5 +165,25 @@ func TestChecks(t *testing.T) {
 		if got := tc.p.Checks(tc.t); got != tc.want {
 			t.Errorf("%+v.Checks(%s) = %v, want %v", tc.p, tc.t, got, tc.want)
 		}
+	}
+}
+
+// TestHexLength: an expected value of the wrong length can never match,
+// so it is a policy error (exit 2) naming the length, not a mismatch.
+func TestHexLength(t *testing.T) {
+	for _, tc := range []struct{ doc, want string }{
+		{"mrtd: 91eb", "policy mrtd: \"91eb\" is 2 bytes, want 48 (96 hex digits)"},
+		{"rtmr2: [" + h48("aa") + ", aabb]", "policy rtmr2: \"aabb\" is 2 bytes, want 48"},
+		{"snp_measurement: " + h48("aa") + "00", "is 49 bytes, want 48"},
+		{"host_data: " + h48("aa"), "policy host_data: \"" + h48("aa") + "\" is 48 bytes, want 32"},
+		{"pcrs: {sha256:7: " + h48("aa") + "}", "is 48 bytes, want 32"},
+		{"pcrs: {sha1:0: 00}", "is 1 bytes, want 20"},
+	} {
+		if _, err := Parse([]byte(tc.doc)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Parse(%q): %v, want %q", tc.doc, err, tc.want)
+		}
+	}
+	if _, err := Parse([]byte("mrtd: 0x" + strings.Repeat("AB", 48) + "\nhost_data: " + strings.Repeat("cd", 32) + "\npcrs: {sha384:0: " + h48("00") + "}")); err != nil {
+		t.Errorf("values of the right length: %v", err)
 	}
 }

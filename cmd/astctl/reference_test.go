@@ -80,7 +80,7 @@ func TestVerifyReferenceThatChecksNothing(t *testing.T) {
 	for _, tc := range []struct{ name, doc, want string }{
 		{"typo", `{"format":"aster.reference-values/v1","platform":"tdx","measurments":{"mrtd":"abab"}}`, `unknown field "measurments"`},
 		{"snp reference", `{"format":"aster.reference-values/v1","platform":"snp","measurements":{"snp_measurement":"abab"}}`, `for "snp" evidence`},
-		{"snp value in a tdx reference", `{"format":"aster.reference-values/v1","platform":"tdx","measurements":{"snp_measurement":"abab"}}`, "would check nothing"},
+		{"snp value in a tdx reference", `{"format":"aster.reference-values/v1","platform":"tdx","measurements":{"snp_measurement":"` + strings.Repeat("ab", 48) + `"}}`, "would check nothing"},
 		{"events without --ccel", `{"format":"aster.reference-values/v1","platform":"tdx","events":[{"register":1,"register_kind":"rtmr","type":"EV_X","digest":"00"}]}`, "would check nothing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -67,10 +67,19 @@ func TestVerifyVectors(t *testing.T) {
 	}
 }
 
+// TestVerifyHexLength: an expected value of the wrong length is unusable
+// input (exit 2) with a length error, not a mismatch (exit 1).
+func TestVerifyHexLength(t *testing.T) {
+	code, errOut := runVerifyStderr(t, tdxData+"tdx_quote", "--collateral", tdxData+"tdx_quote_collateral.json", "--at", "2025-06-20T00:00:00Z", "--mrtd", "91eb")
+	if code != exitBadInput || !strings.Contains(errOut, `policy mrtd: "91eb" is 2 bytes, want 48 (96 hex digits)`) {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
+
 // TestVerifyJSON checks the stable JSON document.
 func TestVerifyJSON(t *testing.T) {
 	code, out := runVerifyCLI(t, tdxData+"tdx_quote", "--collateral", tdxData+"tdx_quote_collateral.json", "--at", "2025-06-20T00:00:00Z", "--json",
-		"--mrtd", "00", "--mrtd", "91EB2B44D141D4ECE09F0C75C2C53D247A3C68EDD7FAFE8A3520C942A604A407DE03AE6DC5F87F27428B2538873118B7")
+		"--mrtd", strings.Repeat("00", 48), "--mrtd", "91EB2B44D141D4ECE09F0C75C2C53D247A3C68EDD7FAFE8A3520C942A604A407DE03AE6DC5F87F27428B2538873118B7")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, out)
 	}
