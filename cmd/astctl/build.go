@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -169,7 +168,7 @@ func buildKernel(ctx context.Context, out string, src sourceFlags, cmdline strin
 		OutDir:    out,
 		Cmdline:   cmdline,
 		Initramfs: initramfs,
-		Tool:      kimage.Tool{Name: "astctl", Version: astctlVersion()},
+		Tool:      kimage.Tool{Name: "astctl", Version: toolVersion()},
 		Progress:  progressWriter(),
 	})
 	if err != nil {
@@ -204,34 +203,6 @@ func (p prefixWriter) Write(b []byte) (int, error) {
 func isPipe(f *os.File) bool {
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeNamedPipe != 0
-}
-
-// astctlVersion is astctl's own version for manifests: the module version,
-// else the VCS revision the toolchain stamped, else "devel".
-func astctlVersion() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "devel"
-	}
-	if v := bi.Main.Version; v != "" && v != "(devel)" {
-		return v
-	}
-	var rev, modified string
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			modified = s.Value
-		}
-	}
-	if rev == "" {
-		return "devel"
-	}
-	if modified == "true" {
-		rev += "-dirty"
-	}
-	return rev
 }
 
 // kernelPath is the kernel image in an output directory.

@@ -40,20 +40,41 @@ func init() {
 	rootCmd.AddCommand(measureCmd)
 }
 
-// toolVersion names the astctl build for reference-values documents.
+// toolVersion names the astctl build in the documents it writes
+// (reference values, build manifests); see versionOf.
 func toolVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		v := bi.Main.Version
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				v += "+" + s.Value
-			}
-		}
-		if v != "" {
-			return v
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(devel)"
+	}
+	return versionOf(bi)
+}
+
+// versionOf is the module version astctl was installed at (go install
+// …@v1.2.3, a pseudo-version names the commit), else the VCS revision the
+// toolchain stamped when building from a checkout (vcs.revision, with
+// "-dirty" when vcs.modified: the tree had uncommitted changes), else
+// "(devel)" (go run, go test, no VCS information).
+func versionOf(bi *debug.BuildInfo) string {
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value
 		}
 	}
-	return "(devel)"
+	if rev == "" {
+		return "(devel)"
+	}
+	if modified == "true" {
+		rev += "-dirty"
+	}
+	return rev
 }
 
 // newReference starts a reference-values document for platform.

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -93,6 +94,27 @@ func TestMeasureSNPJSON(t *testing.T) {
 	for _, k := range []string{"ovmf", "vcpus", "vcpu_sig", "vmm_type", "guest_features", "firmware"} {
 		if in[k] == nil {
 			t.Errorf("input %q missing", k)
+		}
+	}
+}
+
+// TestVersionOf: tool.version is the module version, else the VCS
+// revision (marked -dirty for a modified tree), never a bare "(devel)"
+// when the toolchain stamped a revision.
+func TestVersionOf(t *testing.T) {
+	rev := []debug.BuildSetting{{Key: "vcs.revision", Value: "0123abcd"}}
+	for _, tc := range []struct {
+		bi   debug.BuildInfo
+		want string
+	}{
+		{debug.BuildInfo{Main: debug.Module{Version: "v0.2.0"}, Settings: rev}, "v0.2.0"},
+		{debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: rev}, "0123abcd"},
+		{debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: append(rev, debug.BuildSetting{Key: "vcs.modified", Value: "true"})}, "0123abcd-dirty"},
+		{debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: append(rev, debug.BuildSetting{Key: "vcs.modified", Value: "false"})}, "0123abcd"},
+		{debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, "(devel)"},
+	} {
+		if got := versionOf(&tc.bi); got != tc.want {
+			t.Errorf("versionOf(%+v) = %q, want %q", tc.bi, got, tc.want)
 		}
 	}
 }
