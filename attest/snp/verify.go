@@ -139,6 +139,10 @@ var quietLibraryLog = sync.OnceFunc(func() { logger.Init("go-sev-guest", false, 
 // ParseEvidence parses a report optionally followed by an extended
 // report's certificate table (SNP_GET_EXT_REPORT / configfs-tsm auxblob,
 // GHCB spec 56421 §4.1.8.1: GUID table entries of {GUID, offset, length}).
+//
+// go-sev-guest's parsers are not written for hostile input, so a panic in
+// them is turned into ErrMalformed here; the fuzz test calls parseEvidence
+// directly so that such panics still show up there.
 func ParseEvidence(raw []byte) (a *spb.Attestation, err error) {
 	quietLibraryLog()
 	defer func() {
@@ -146,6 +150,11 @@ func ParseEvidence(raw []byte) (a *spb.Attestation, err error) {
 			a, err = nil, fmt.Errorf("%w: %v", ErrMalformed, r)
 		}
 	}()
+	return parseEvidence(raw)
+}
+
+// parseEvidence is ParseEvidence without the recover.
+func parseEvidence(raw []byte) (*spb.Attestation, error) {
 	if len(raw) < attest.SNPReportSize {
 		return nil, fmt.Errorf("%w: %d bytes, a report is %d", ErrMalformed, len(raw), attest.SNPReportSize)
 	}
@@ -159,7 +168,7 @@ func ParseEvidence(raw []byte) (a *spb.Attestation, err error) {
 		}
 		return &spb.Attestation{Report: r, CertificateChain: &spb.CertificateChain{Extras: map[string][]byte{}}}, nil
 	}
-	a, err = abi.ReportCertsToProto(raw)
+	a, err := abi.ReportCertsToProto(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: certificate table after the report: %v", ErrMalformed, err)
 	}
