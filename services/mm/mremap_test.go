@@ -92,6 +92,21 @@ func TestMremap(t *testing.T) {
 		_, err := m.Mremap(c.old, c.oldLen, c.newLen, c.flags, c.n)
 		wantErrno(t, c.name, err, c.want)
 	}
+
+	// An old range that wraps past the top must not turn the shrink's
+	// tail into [0, oldAddr+oldLen): every mapping would go.
+	before := len(m.VMAs())
+	top := ^uint64(0) &^ (page - 1)
+	for _, c := range []struct {
+		name  string
+		flags uint32
+	}{{"wrapping shrink", 0}, {"wrapping fixed shrink", linux.MREMAP_MAYMOVE | linux.MREMAP_FIXED}} {
+		_, err := m.Mremap(top, dst+8*page, page, c.flags, 0x40000000)
+		wantErrno(t, c.name, err, linux.EINVAL)
+		if n := len(m.VMAs()); n != before {
+			t.Errorf("%s: %d mappings left of %d", c.name, n, before)
+		}
+	}
 }
 
 func TestMremapFile(t *testing.T) {

@@ -3,6 +3,7 @@ package task
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 
 	"github.com/aster-cvm/aster/services/mm"
 
@@ -153,7 +154,7 @@ func (t *Task) deliverSignals() {
 		}
 		if err := t.setupFrame(sig, act, info); err != nil {
 			// No room for the frame: Linux kills with SIGSEGV.
-			t.k.logf("%s[%d]: cannot deliver signal %d: bad stack at %#x", t.tg.name, t.tid, sig, r.RSP)
+			t.k.logf("%s[%d]: cannot deliver signal %d: bad stack at %#x: %v", t.tg.name, t.tid, sig, r.RSP, err)
 			t.tg.exitGroup(linux.Signaled(linux.SIGSEGV, true))
 			return
 		}
@@ -216,7 +217,7 @@ func (t *Task) setupFrame(sig int, act SigAction, info linux.SigInfo) error {
 	fp := (sp - uint64(len(fpb))) &^ 63
 	frame := ((fp - frSize) &^ 15) - 8
 	if err := t.copyOut(fp, fpb); err != nil {
-		return err
+		return fmt.Errorf("fpstate at %#x (sp %#x, altstack %#x+%#x): %w", fp, sp, altSP, altSize, err)
 	}
 	var b [frSize]byte
 	le := binary.LittleEndian
@@ -249,7 +250,7 @@ func (t *Task) setupFrame(sig int, act SigAction, info linux.SigInfo) error {
 	ib := info.Bytes()
 	copy(b[frInfo:], ib[:])
 	if err := t.copyOut(frame, b[:]); err != nil {
-		return err
+		return fmt.Errorf("frame at %#x (altstack %#x+%#x): %w", frame, altSP, altSize, err)
 	}
 	newMask := mask | uint64(act.Mask)
 	if act.Flags&linux.SA_NODEFER == 0 {

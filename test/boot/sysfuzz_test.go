@@ -33,10 +33,19 @@ func TestSyscallFuzz(t *testing.T) {
 	if n, err := strconv.Atoi(os.Getenv("ASTER_FUZZ_THREADS")); err == nil && n > 0 {
 		threads = n
 	}
-	for _, seed := range []int{1, 2, 3} {
+	// ASTER_FUZZ_SEEDS=N runs seeds 1..N and ASTER_FUZZ_CALLS the calls
+	// per seed, for soak runs outside CI.
+	seeds, calls := 3, 4000
+	if n, err := strconv.Atoi(os.Getenv("ASTER_FUZZ_SEEDS")); err == nil && n > 0 {
+		seeds = n
+	}
+	if n, err := strconv.Atoi(os.Getenv("ASTER_FUZZ_CALLS")); err == nil && n > 0 {
+		calls = n
+	}
+	for seed := 1; seed <= seeds; seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			t.Parallel()
-			out, status := boot(t, fmt.Sprintf("-- -seed %d -calls 4000 -duration 60s -threads %d", seed, threads), bootOpts{Initrd: img})
+			out, status := boot(t, fmt.Sprintf("-- -seed %d -calls %d -duration 60s -threads %d", seed, calls, threads), bootOpts{Initrd: img})
 			if status != 0 {
 				t.Errorf("status %d, want 0", status)
 			}
