@@ -89,14 +89,21 @@ func (f *futexTable) wake(m *mm.MM, addr uint64, n int, bitset uint32) int {
 	return woken
 }
 
-// requeue wakes n waiters on from and moves up to max of the rest to to.
-func (f *futexTable) requeue(m *mm.MM, from, to uint64, n, max int) int {
+// requeue wakes n waiters on from and moves up to nRequeue of the rest to
+// to.
+func (f *futexTable) requeue(m *mm.MM, from, to uint64, n, nRequeue int) int {
 	woken := f.wake(m, from, n, ^uint32(0))
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	kf, kt := futexKey{m, from}, futexKey{m, to}
 	q := f.waiters[kf]
-	moved := min(max, len(q))
+	moved := min(max(nRequeue, 0), len(q))
+	if moved == 0 || from == to {
+		// Nothing to move (the table may not even exist yet), or the
+		// waiters would move onto the queue they are on: counted as
+		// requeued, as on Linux, and left where they are.
+		return woken + moved
+	}
 	f.waiters[kt] = append(f.waiters[kt], q[:moved]...)
 	if rest := q[moved:]; len(rest) > 0 {
 		f.waiters[kf] = rest

@@ -74,9 +74,18 @@ func sysFutex(t *Task, a Args) (uint64, error) {
 			}
 			bitset = val3
 		}
-		return uint64(f.wake(t.tg.mm, addr, int(int32(val)), bitset)), nil
+		// Linux wakes one waiter even for a count of 0 or less: its loop
+		// breaks after a wake once ++ret >= nr_wake (futex_wake,
+		// kernel/futex/waitwake.c).
+		return uint64(f.wake(t.tg.mm, addr, max(int(int32(val)), 1), bitset)), nil
 	case futexRequeue, futexCmpRequeue:
 		if addr2%4 != 0 {
+			return 0, linux.EINVAL
+		}
+		// The counts are ints; negative ones are refused before the
+		// value is compared (futex_requeue, kernel/futex/requeue.c).
+		nWake, nRequeue := int(int32(val)), int(int32(timeout))
+		if nWake < 0 || nRequeue < 0 {
 			return 0, linux.EINVAL
 		}
 		if cmd == futexCmpRequeue {
@@ -88,7 +97,7 @@ func sysFutex(t *Task, a Args) (uint64, error) {
 				return 0, linux.EAGAIN
 			}
 		}
-		return uint64(f.requeue(t.tg.mm, addr, addr2, int(int32(val)), int(int32(timeout)))), nil
+		return uint64(f.requeue(t.tg.mm, addr, addr2, nWake, nRequeue)), nil
 	}
 	return 0, linux.ENOSYS
 }
