@@ -61,6 +61,8 @@ func runInit(initrd []byte) int {
 	k := task.NewKernel(platform{}, v, os.Stdout)
 	_, _, _, edx := boot.CPUID(1, 0)
 	k.HWCap = uint64(edx)
+	// The overcommit heuristic's bound: all of RAM, there being no swap.
+	k.CommitLimit = boot.Memory().RAM
 	if err := mountProc(v, k); err != nil {
 		fmt.Printf("aster: mount /proc: %v\n", err)
 		return 1

@@ -47,6 +47,9 @@ type MM struct {
 	// mmapBase is where top-down allocation starts (mm->mmap_base).
 	// Protected by mu.
 	mmapBase uint64
+	// commitLimit is the most memory one accountable mapping may commit
+	// (0: no limit). Protected by mu.
+	commitLimit uint64
 }
 
 // New returns an empty memory map over as, with the default stack limit.
@@ -76,7 +79,34 @@ func (m *MM) Fork() (*MM, error) {
 		startStack: m.startStack,
 		stackLimit: m.stackLimit,
 		mmapBase:   m.mmapBase,
+
+		commitLimit: m.commitLimit,
 	}, nil
+}
+
+// SetCommitLimit sets the overcommit heuristic's bound, RAM plus swap in
+// bytes (0: none). Like Linux's default mode (OVERCOMMIT_GUESS,
+// __vm_enough_memory in mm/util.c), a single mapping that would commit
+// more than that fails with ENOMEM up front, instead of succeeding and
+// killing the process when its pages are touched (or at once under
+// MAP_POPULATE). Accountable are private writable mappings and shared
+// anonymous ones, unless MAP_NORESERVE (accountable_mapping,
+// shmem_acct_size), and growth of the break.
+//
+// Differences from Linux: mremap growth and mprotect to writable are not
+// charged.
+func (m *MM) SetCommitLimit(n uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.commitLimit = n
+}
+
+// overCommitLocked reports whether committing n more bytes at once is
+// refused.
+//
+// Preconditions: m.mu is held.
+func (m *MM) overCommitLocked(n uint64) bool {
+	return m.commitLimit != 0 && n > m.commitLimit
 }
 
 // AddressSpace returns the address space m drives.

@@ -348,3 +348,54 @@ func TestStackGrowth(t *testing.T) {
 	mmap(t, m, mm.MmapOpts{Addr: low, Length: page, Prot: rw, Flags: anonPr | linux.MAP_FIXED})
 	wantFault(t, m, low+page+page, true, mm.SIGSEGV, linux.SEGV_MAPERR)
 }
+
+// TestCommitLimit checks the overcommit heuristic: one accountable
+// mapping (private writable, shared anonymous, break growth) larger than
+// the limit fails with ENOMEM and leaves the map as it was; read-only
+// private mappings and MAP_NORESERVE are not charged.
+func TestCommitLimit(t *testing.T) {
+	const limit = 64 * page
+	m, _ := newMM(t)
+	m.SetCommitLimit(limit)
+	for _, c := range []struct {
+		name  string
+		prot  mm.Prot
+		flags uint32
+		want  error
+	}{
+		{"private writable", rw, anonPr, linux.ENOMEM},
+		{"private writable, populated", rw, anonPr | linux.MAP_POPULATE, linux.ENOMEM},
+		{"shared read-only", mm.ProtRead, linux.MAP_SHARED | linux.MAP_ANONYMOUS, linux.ENOMEM},
+		{"noreserve", rw, anonPr | linux.MAP_NORESERVE, nil},
+		{"read-only private", mm.ProtRead, anonPr, nil},
+		{"none", mm.ProtNone, anonPr, nil},
+	} {
+		_, err := m.Mmap(mm.MmapOpts{Length: limit + page, Prot: c.prot, Flags: c.flags})
+		if err != c.want {
+			t.Errorf("%s: %v, want %v", c.name, err, c.want)
+		}
+	}
+	a := mmap(t, m, mm.MmapOpts{Length: limit, Prot: rw, Flags: anonPr})
+	before := len(m.VMAs())
+	if _, err := m.Mmap(mm.MmapOpts{Addr: a, Length: limit + page, Prot: rw, Flags: anonPr | linux.MAP_FIXED}); err != linux.ENOMEM {
+		t.Errorf("fixed over the limit: %v", err)
+	}
+	if len(m.VMAs()) != before {
+		t.Errorf("a refused MAP_FIXED changed the map")
+	}
+	m.InitBrk(0x10000000)
+	start, _ := m.BrkRange()
+	if got := m.Brk(start + limit + page); got != start {
+		t.Errorf("brk past the limit moved to %#x", got)
+	}
+	if got := m.Brk(start + limit); got != start+limit {
+		t.Errorf("brk up to the limit: %#x", got)
+	}
+	child, err := m.Fork()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := child.Mmap(mm.MmapOpts{Length: limit + page, Prot: rw, Flags: anonPr}); err != linux.ENOMEM {
+		t.Errorf("the limit did not survive fork: %v", err)
+	}
+}

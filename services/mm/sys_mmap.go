@@ -124,6 +124,10 @@ func (m *MM) Mmap(o MmapOpts) (uint64, error) {
 	} else if v.Name != "" && !v.Shared {
 		v.origin = &mapping{} // a named area merges only with itself
 	}
+	accountable := v.Shared || v.Prot&ProtWrite != 0
+	if accountable && flags&linux.MAP_NORESERVE == 0 && m.overCommitLocked(length) {
+		return 0, linux.ENOMEM // before MAP_FIXED unmaps anything
+	}
 	if flags&linux.MAP_FIXED != 0 {
 		m.removeLocked(addr, addr+length)
 	}
@@ -360,7 +364,7 @@ func (m *MM) Brk(addr uint64) uint64 {
 		if i < len(m.vmas) && newEnd+PageSize > m.vmas[i].startGap() {
 			return old
 		}
-		if len(m.vmas) >= MaxMapCount {
+		if len(m.vmas) >= MaxMapCount || m.overCommitLocked(newEnd-oldEnd) {
 			return old
 		}
 		m.insertLocked(VMA{Start: oldEnd, End: newEnd, Prot: ProtRead | ProtWrite})

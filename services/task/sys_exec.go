@@ -48,7 +48,7 @@ func (k *Kernel) loadImage(files *vfs.Proc, dirfd int32, file string, argv, envv
 	if err != nil {
 		return nil, linux.ENOMEM
 	}
-	m := mm.New(as)
+	m := k.newMM(as)
 	if stackLimit != 0 {
 		m.SetStackLimit(stackLimit)
 	}

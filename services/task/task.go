@@ -27,6 +27,9 @@ type Kernel struct {
 
 	// MaxThreads is threads-max: clone and fork fail with EAGAIN past it.
 	MaxThreads int
+	// CommitLimit bounds what one mapping may commit: RAM plus swap, in
+	// bytes, or 0 for no bound (see mm.MM.SetCommitLimit).
+	CommitLimit uint64
 
 	futexes futexTable
 
@@ -45,6 +48,13 @@ func NewKernel(p Platform, v *vfs.VFS, log io.Writer) *Kernel {
 	return &Kernel{Platform: p, VFS: v, Log: log, Hostname: "aster", MaxThreads: DefaultMaxThreads,
 		tasks: map[int32]*Task{}, nextTID: 1, unknown: map[uint64]bool{}, bootTime: monotonic(),
 		processTree: processTree{procs: map[int32]*ThreadGroup{}}}
+}
+
+// newMM returns a memory map over as with the kernel's limits.
+func (k *Kernel) newMM(as mm.AddressSpace) *mm.MM {
+	m := mm.New(as)
+	m.SetCommitLimit(k.CommitLimit)
+	return m
 }
 
 func (k *Kernel) logf(format string, args ...any) {
@@ -142,7 +152,7 @@ func (k *Kernel) NewProcess(name string, files *vfs.Proc) (*ThreadGroup, *Task, 
 	if err != nil {
 		return nil, nil, linux.ENOMEM
 	}
-	tg, t := k.newProcess(name, files, mm.New(as))
+	tg, t := k.newProcess(name, files, k.newMM(as))
 	return tg, t, nil
 }
 

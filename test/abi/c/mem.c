@@ -78,6 +78,16 @@ int main(int argc, char **argv)
 	CHECK("mmap bad fd", syscall(SYS_mmap, 0, pg, PROT_READ, MAP_PRIVATE, 999, 0));
 	CHECK("mmap FIXED unaligned", syscall(SYS_mmap, p + 1, pg, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
 	CHECK("mmap huge", syscall(SYS_mmap, 0, 1L << 60, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+	/* Overcommit (the default heuristic, vm.overcommit_memory 0): one
+	 * writable private mapping beyond RAM fails up front, populated or
+	 * not; MAP_NORESERVE is not charged. 16 TiB is more than any host
+	 * running this has. */
+	CHECK("mmap 16 TiB writable", syscall(SYS_mmap, 0, 1L << 44, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+	CHECK("mmap 16 TiB writable POPULATE", syscall(SYS_mmap, 0, 1L << 44, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0));
+	char *nr = (char *)syscall(SYS_mmap, 0, 1L << 44, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	CHECK("mmap 16 TiB writable NORESERVE", nr == MAP_FAILED ? -1 : 0);
+	if (nr != MAP_FAILED)
+		CHECK("munmap 16 TiB", syscall(SYS_munmap, nr, 1L << 44));
 
 	/* brk. */
 	long b0 = syscall(SYS_brk, 0);

@@ -622,9 +622,9 @@ func (w *worker) sanitize(nr uint64, a *[6]uint64) bool {
 		if a[3]&(syscall.MAP_FIXED|mapFixedNoReplace) != 0 {
 			mem(0, 1)
 		}
-		// MAP_POPULATE faults every page in: a kernel without memory
-		// accounting (Aster) populates gigabytes and kills the program
-		// for want of memory, where Linux refuses the mapping.
+		// MAP_POPULATE faults every page in: a mapping beyond RAM is
+		// refused (overcommit), but one under RAM and over what is free
+		// gets the program killed for want of memory, on Linux too.
 		if a[3]&syscall.MAP_POPULATE != 0 && a[1] > 16<<20 && a[1] < 1<<62 {
 			set(1, a[1]%(16<<20))
 		}
