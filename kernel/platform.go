@@ -83,6 +83,11 @@ func (a addressSpace) ReadAt(p []byte, va uint64) (int, error) {
 	return n, errno(err)
 }
 
+func (a addressSpace) CompareAndSwapUint32(va uint64, old, new uint32) (uint32, error) {
+	prev, err := a.vm.CompareAndSwapUint32(va, old, new)
+	return prev, errno(err)
+}
+
 func (a addressSpace) WriteAt(p []byte, va uint64) (int, error) {
 	n, err := a.vm.WriteAt(p, va)
 	return n, errno(err)

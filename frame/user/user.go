@@ -117,6 +117,15 @@ func (s *VmSpace) Move(from, to, n uint64) error {
 	return err
 }
 
+// CompareAndSwapUint32 stores new in the aligned 32-bit word at va if it
+// holds old, atomically with respect to user threads, and returns the
+// word's previous value. The page must be present and writable (ErrFault
+// otherwise): services fault it in first, as for WriteAt.
+func (s *VmSpace) CompareAndSwapUint32(va uint64, old, new uint32) (uint32, error) {
+	r, err := s.call(rt.SysVmCas, uintptr(va), uintptr(old), uintptr(new), 0, 0)
+	return uint32(r), err
+}
+
 // Clone returns a new address space holding a copy of every page of s,
 // with the same protections: the memory side of fork(2).
 func (s *VmSpace) Clone() (*VmSpace, error) {

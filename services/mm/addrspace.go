@@ -71,6 +71,11 @@ type AddressSpace interface {
 	// page protection like ReadAt; an absent or read-only page gives the
 	// count copied before it and linux.EFAULT.
 	WriteAt(p []byte, va uint64) (int, error)
+	// CompareAndSwapUint32 stores new in the aligned 32-bit word at va if
+	// it holds old, atomically with respect to the process's threads, and
+	// returns the previous value; an absent or read-only page gives
+	// linux.EFAULT. Robust futexes need it (handle_futex_death).
+	CompareAndSwapUint32(va uint64, old, new uint32) (uint32, error)
 	// Clone returns a new address space holding a copy of every present
 	// page with its protection: the memory side of fork(2). Later writes
 	// to either space do not show in the other.

@@ -185,6 +185,27 @@ func (m *MM) copy(va uint64, p []byte, write bool) (int, error) {
 	return done, nil
 }
 
+// CompareAndSwapUint32 is AddressSpace.CompareAndSwapUint32 with the page
+// faulted in as a user write would (futex_atomic_cmpxchg_inatomic, then
+// fault_in_user_writeable on failure): linux.EINVAL for an unaligned va,
+// linux.EFAULT where a write would fault.
+func (m *MM) CompareAndSwapUint32(va uint64, old, new uint32) (uint32, error) {
+	if va%4 != 0 {
+		return 0, linux.EINVAL
+	}
+	prev, err := m.as.CompareAndSwapUint32(va, old, new)
+	if err != linux.EFAULT {
+		return prev, err
+	}
+	if err := m.HandleFault(va, true, false); err != nil {
+		if _, ok := err.(*Fault); ok {
+			return 0, linux.EFAULT
+		}
+		return 0, err
+	}
+	return m.as.CompareAndSwapUint32(va, old, new)
+}
+
 // FillPage makes the page at va, which a VMA must cover, present with the
 // VMA's protection and data as its contents (at most a page; the rest is
 // zero): a private copy written by the kernel whatever the protection, as

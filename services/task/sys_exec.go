@@ -203,16 +203,7 @@ func (t *Task) deThread() bool {
 func (t *Task) flushOld(img *image, file string) {
 	tg, k := t.tg, t.k
 	old := tg.mm
-	if t.clearTID != 0 {
-		// exec_mm_release: clear the word and wake a waiter in the old
-		// memory, as at exit.
-		var zero [4]byte
-		if _, err := old.CopyOut(t.clearTID, zero[:]); err == nil {
-			k.futexes.wake(old, t.clearTID, 1, ^uint32(0))
-		}
-		t.clearTID = 0
-	}
-	t.robust = 0
+	t.releaseFutexes(old) // exec_mm_release, as at exit
 	ctx := k.Platform.NewContext(img.mm.AddressSpace())
 	*ctx.Regs() = Regs{RIP: img.res.Entry, RSP: img.res.SP, RFLAGS: 0x202}
 	t.mu.Lock()

@@ -19,7 +19,8 @@ func init() {
 	}
 	register(218, "set_tid_address", sysSetTidAddress, Supported, "")
 	register(158, "arch_prctl", sysArchPrctl, Partial, "ARCH_SET_FS/GET_FS only")
-	register(273, "set_robust_list", sysSetRobustList, Partial, "recorded; not walked at exit yet")
+	register(273, "set_robust_list", sysSetRobustList, Partial, "walked at exit and exec: locks still held get FUTEX_OWNER_DIED")
+	register(274, "get_robust_list", sysGetRobustList, Supported, "")
 	register(24, "sched_yield", func(*Task, Args) (uint64, error) { runtime.Gosched(); return 0, nil }, Supported, "")
 	register(204, "sched_getaffinity", sysSchedGetaffinity, Supported, "one CPU")
 	register(56, "clone", sysClone, Partial, "threads, and processes with a copy of the memory: CLONE_VM without CLONE_THREAD only with CLONE_VFORK; no CLONE_FILES for processes, no namespaces")
@@ -74,8 +75,26 @@ func sysSetRobustList(t *Task, a Args) (uint64, error) {
 	if a[1] != 24 { // sizeof(struct robust_list_head)
 		return 0, linux.EINVAL
 	}
-	t.robust = a[0]
+	t.robust.Store(a[0])
 	return 0, nil
+}
+
+// sysGetRobustList implements get_robust_list(2): the head a thread
+// registered, pid 0 meaning the caller. C libraries call it to learn
+// whether the kernel supports robust futexes (musl's
+// pthread_mutexattr_setrobust fails with ENOSYS otherwise). Everything
+// runs as root, so the ptrace access check always passes.
+func sysGetRobustList(t *Task, a Args) (uint64, error) {
+	target := t
+	if pid := int32(a[0]); pid != 0 {
+		if target = t.k.findTask(pid); target == nil {
+			return 0, linux.ESRCH
+		}
+	}
+	if err := t.writeU64(a[2], 24); err != nil { // sizeof(struct robust_list_head)
+		return 0, err
+	}
+	return 0, t.writeU64(a[1], target.robust.Load())
 }
 
 // sysSchedGetaffinity implements sched_getaffinity(2): one CPU.

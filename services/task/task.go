@@ -113,7 +113,9 @@ type Task struct {
 	altSP    uint64
 	altSize  uint64
 	clearTID uint64
-	robust   uint64
+	// robust is the set_robust_list(2) head; get_robust_list reads it
+	// from other tasks.
+	robust atomic.Uint64
 	// savedMask is the mask to put back, when hasSaved is set, once a
 	// system call that swapped in a mask for its wait (ppoll, pselect6)
 	// returns: Linux's saved_sigmask and TIF_RESTORE_SIGMASK.
@@ -254,14 +256,7 @@ func (tg *ThreadGroup) exitGroup(status linux.WaitStatus) {
 // exit retires the task; the last one out ends the process.
 func (t *Task) exit() {
 	t.exiting.Store(true)
-	if t.clearTID != 0 {
-		// set_tid_address(2) / CLONE_CHILD_CLEARTID: zero the word and
-		// wake one waiter, so pthread_join and Go's exitThread work.
-		var zero [4]byte
-		if _, err := t.tg.mm.CopyOut(t.clearTID, zero[:]); err == nil {
-			t.k.futexes.wake(t.tg.mm, t.clearTID, 1, ^uint32(0))
-		}
-	}
+	t.releaseFutexes(t.tg.mm)
 	t.k.mu.Lock()
 	delete(t.k.tasks, t.tid)
 	t.k.mu.Unlock()

@@ -116,7 +116,7 @@ var abiKnownGaps = map[string]string{}
 // access, umask, statfs), mem (mmap, mprotect, munmap, mremap, madvise,
 // mincore, brk, a SIGSEGV handler) and mmapfile (file mappings).
 func TestABIDifferentialC(t *testing.T) {
-	for _, name := range []string{"files", "names", "attrs", "mem", "mmapfile"} {
+	for _, name := range []string{"files", "names", "attrs", "mem", "mmapfile", "robust"} {
 		t.Run(name, func(t *testing.T) {
 			bin := buildMusl(t, name)
 			host, aster := runDifferential(t, name, bin)

@@ -35,6 +35,7 @@ const (
 	SysVmCopy    = asterSysBase + 8
 	SysVmMove    = asterSysBase + 9
 	SysVmClone   = asterSysBase + 10
+	SysVmCas     = asterSysBase + 11
 )
 
 // Exit reasons of a user run.
@@ -156,6 +157,8 @@ func doUserSyscall(t *Thread, nr uint64) (ret uint64, ok bool) {
 		return vmMove(r.RDI, r.RSI, r.RDX, r.R10), true
 	case SysVmClone:
 		return vmClone(r.RDI), true
+	case SysVmCas:
+		return vmCas(r.RDI, r.RSI, uint32(r.RDX), uint32(r.R10)), true
 	}
 	return 0, false
 }
@@ -425,6 +428,32 @@ func vmCopy(id, va uint64, buf uintptr, n uint64, toUser bool) uint64 {
 		return errRet(eFAULT)
 	}
 	return done
+}
+
+// vmCas compares the aligned 32-bit user word at va with old and, if they
+// are equal, stores new; it returns the word's previous value (the futex
+// cmpxchg of robust-list cleanup, kernel/futex/core.c). The page must be
+// present, user-accessible and writable. Atomicity: the frame runs one CPU
+// and serves this call with interrupts off, so no user thread runs between
+// the load and the store.
+func vmCas(id, va uint64, old, new uint32) uint64 {
+	pt, _, ok := vmTable(id)
+	if !ok || va%4 != 0 {
+		return errRet(eINVAL)
+	}
+	if va > userTop+mm.PageSize-4 {
+		return errRet(eFAULT)
+	}
+	pte, _, mapped := pt.Lookup(mm.VirtAddr(mm.PageDown(va)))
+	if !mapped || pte&mm.PTEUser == 0 || pte&mm.PTEWrite == 0 {
+		return errRet(eFAULT)
+	}
+	w := physPage(mm.PTEAddr(pte))[va%mm.PageSize:][:4]
+	prev := uint32(w[0]) | uint32(w[1])<<8 | uint32(w[2])<<16 | uint32(w[3])<<24
+	if prev == old {
+		w[0], w[1], w[2], w[3] = byte(new), byte(new>>8), byte(new>>16), byte(new>>24)
+	}
+	return uint64(prev)
 }
 
 // enterUser starts a user run of the thread t (see the package comment).

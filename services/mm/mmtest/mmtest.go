@@ -5,6 +5,7 @@
 package mmtest
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sort"
 	"sync"
@@ -206,6 +207,23 @@ func (a *AddressSpace) copy(p []byte, va uint64, write bool) (int, error) {
 		done += n
 	}
 	return done, nil
+}
+
+// CompareAndSwapUint32 implements mm.AddressSpace.CompareAndSwapUint32
+// (under the fake's lock, which every access takes).
+func (a *AddressSpace) CompareAndSwapUint32(va uint64, old, new uint32) (uint32, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	pg, ok := a.pages[va&^(mm.PageSize-1)]
+	if !ok || va%4 != 0 || pg.prot&mm.ProtWrite == 0 {
+		return 0, linux.EFAULT
+	}
+	w := pg.data[va%mm.PageSize:][:4]
+	prev := binary.LittleEndian.Uint32(w)
+	if prev == old {
+		binary.LittleEndian.PutUint32(w, new)
+	}
+	return prev, nil
 }
 
 // Pages returns the addresses of the present pages, in ascending order.
