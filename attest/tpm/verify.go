@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	attestpb "github.com/google/go-tpm-tools/proto/attest"
 	tpmpb "github.com/google/go-tpm-tools/proto/tpm"
 	tpmquote "github.com/google/go-tpm-tools/quote"
 	"github.com/google/go-tpm-tools/server"
@@ -139,7 +140,7 @@ func Verify(raw []byte, opts Options) (*aattest.Result, error) {
 		}
 	}
 
-	ms, err := server.VerifyAttestation(a, server.VerifyOpts{Nonce: opts.Nonce, TrustedAKs: []crypto.PublicKey{ak.PublicKey}, AllowSHA1: opts.AllowSHA1})
+	ms, err := verifyAttestation(a, server.VerifyOpts{Nonce: opts.Nonce, TrustedAKs: []crypto.PublicKey{ak.PublicKey}, AllowSHA1: opts.AllowSHA1})
 	if err != nil {
 		res.Fail("event_log", err.Error())
 		return res, nil
@@ -201,4 +202,17 @@ func replayAll(raw []byte, a interface {
 		}
 	}
 	return nil
+}
+
+// verifyAttestation is server.VerifyAttestation with its panics turned
+// into errors: go-eventlog panics on some malformed logs (an event type it
+// cannot convert, found by fuzzing), and the event log is unsigned input
+// that must fail the check, not stop the verifier.
+func verifyAttestation(a *attestpb.Attestation, o server.VerifyOpts) (ms *attestpb.MachineState, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			ms, err = nil, fmt.Errorf("the event log cannot be parsed: %v", p)
+		}
+	}()
+	return server.VerifyAttestation(a, o)
 }
