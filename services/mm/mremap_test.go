@@ -94,15 +94,24 @@ func TestMremap(t *testing.T) {
 	}
 
 	// An old range that wraps past the top must not turn the shrink's
-	// tail into [0, oldAddr+oldLen): every mapping would go.
+	// tail into [0, oldAddr+oldLen): every mapping would go. Nothing is
+	// mapped at the top (EFAULT, from vma_lookup); from a mapped address,
+	// a length past the end of user space is EINVAL.
 	before := len(m.VMAs())
 	top := ^uint64(0) &^ (page - 1)
 	for _, c := range []struct {
 		name  string
+		old   uint64
 		flags uint32
-	}{{"wrapping shrink", 0}, {"wrapping fixed shrink", linux.MREMAP_MAYMOVE | linux.MREMAP_FIXED}} {
-		_, err := m.Mremap(top, dst+8*page, page, c.flags, 0x40000000)
-		wantErrno(t, c.name, err, linux.EINVAL)
+		want  linux.Errno
+	}{
+		{"wrapping shrink", top, 0, linux.EFAULT},
+		{"wrapping fixed shrink", top, linux.MREMAP_MAYMOVE | linux.MREMAP_FIXED, linux.EFAULT},
+		{"shrink past the top", dst, 0, linux.EINVAL},
+		{"fixed shrink past the top", dst, linux.MREMAP_MAYMOVE | linux.MREMAP_FIXED, linux.EINVAL},
+	} {
+		_, err := m.Mremap(c.old, mm.TaskSize, page, c.flags, 0x40000000)
+		wantErrno(t, c.name, err, c.want)
 		if n := len(m.VMAs()); n != before {
 			t.Errorf("%s: %d mappings left of %d", c.name, n, before)
 		}

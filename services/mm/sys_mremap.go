@@ -30,16 +30,21 @@ func (m *MM) Mremap(oldAddr, oldLen, newLen uint64, flags uint32, newAddr uint64
 	if newLen == 0 {
 		return 0, linux.EINVAL
 	}
-	// The old range must lie in the user address space: otherwise
-	// oldAddr+newLen, where a shrink starts unmapping, can wrap to 0 and
-	// the "tail" becomes the whole program (found by the multi-threaded
-	// syscall fuzzer: mremap(0xfffffffffffff000, 0x7fffb1375840, 0xff, 0)
-	// unmapped everything below the fuzzer's data).
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	// There must be a mapping at oldAddr (vma_lookup, first thing after
+	// the argument checks on Linux 6.x), and the old range must lie in the
+	// user address space (do_vmi_munmap's check): otherwise oldAddr+newLen,
+	// where a shrink starts unmapping, can wrap to 0 and the "tail" becomes
+	// the whole program (found by the multi-threaded syscall fuzzer:
+	// mremap(0xfffffffffffff000, 0x7fffb1375840, 0xff, 0) unmapped
+	// everything below the fuzzer's data).
+	if m.lookupLocked(oldAddr) == nil {
+		return 0, linux.EFAULT
+	}
 	if oldLen > TaskSize || oldAddr > TaskSize-oldLen {
 		return 0, linux.EINVAL
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if flags&linux.MREMAP_FIXED != 0 {
 		return m.mremapToLocked(oldAddr, oldLen, newAddr, newLen)
 	}

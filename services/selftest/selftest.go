@@ -222,7 +222,7 @@ func checkMutexes(*Env) (string, error) {
 			defer wg.Done()
 			for i := 0; i < 100; i++ {
 				rw.RLock()
-				_ = counter
+				_ = reads // what rw guards (counter is mu's)
 				rw.RUnlock()
 				rw.Lock()
 				reads++

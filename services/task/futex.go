@@ -18,6 +18,9 @@ type futexKey struct {
 type futexWaiter struct {
 	bitset uint32
 	wake   chan struct{} // buffered, one token
+	// key is the queue the waiter is on now: requeue moves it, as
+	// requeue_futex moves q->key. Protected by futexTable.mu.
+	key futexKey
 }
 
 type futexTable struct {
@@ -40,18 +43,19 @@ func (f *futexTable) wait(t *Task, addr uint64, val, bitset uint32) (*futexWaite
 	if f.waiters == nil {
 		f.waiters = map[futexKey][]*futexWaiter{}
 	}
-	w := &futexWaiter{bitset: bitset, wake: make(chan struct{}, 1)}
 	k := futexKey{t.tg.mm, addr}
+	w := &futexWaiter{bitset: bitset, wake: make(chan struct{}, 1), key: k}
 	f.waiters[k] = append(f.waiters[k], w)
 	return w, nil
 }
 
-// remove takes w out of the queue (after a timeout or a signal); it
-// reports whether w was still queued, i.e. not woken.
-func (f *futexTable) remove(m *mm.MM, addr uint64, w *futexWaiter) bool {
+// remove takes w out of its queue (after a timeout or a signal), which
+// requeue may have changed since it waited; it reports whether w was
+// still queued, i.e. not woken.
+func (f *futexTable) remove(w *futexWaiter) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	k := futexKey{m, addr}
+	k := w.key
 	q := f.waiters[k]
 	for i, x := range q {
 		if x == w {
@@ -103,6 +107,9 @@ func (f *futexTable) requeue(m *mm.MM, from, to uint64, n, nRequeue int) int {
 		// waiters would move onto the queue they are on: counted as
 		// requeued, as on Linux, and left where they are.
 		return woken + moved
+	}
+	for _, w := range q[:moved] {
+		w.key = kt
 	}
 	f.waiters[kt] = append(f.waiters[kt], q[:moved]...)
 	if rest := q[moved:]; len(rest) > 0 {

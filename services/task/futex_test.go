@@ -44,9 +44,10 @@ func TestFutexTableRequeue(t *testing.T) {
 	if n := f.requeue(nil, 0x10, 0x20, 1, 1); n != 0 {
 		t.Errorf("requeue with no waiters: %d", n)
 	}
-	ws := []*futexWaiter{{bitset: ^uint32(0), wake: make(chan struct{}, 1)},
-		{bitset: ^uint32(0), wake: make(chan struct{}, 1)},
-		{bitset: ^uint32(0), wake: make(chan struct{}, 1)}}
+	k := futexKey{nil, 0x10}
+	ws := []*futexWaiter{{bitset: ^uint32(0), wake: make(chan struct{}, 1), key: k},
+		{bitset: ^uint32(0), wake: make(chan struct{}, 1), key: k},
+		{bitset: ^uint32(0), wake: make(chan struct{}, 1), key: k}}
 	f.waiters = map[futexKey][]*futexWaiter{{nil, 0x10}: append([]*futexWaiter(nil), ws...)}
 	if n := f.requeue(nil, 0x10, 0x10, 1, 5); n != 3 {
 		t.Errorf("requeue onto itself: %d, want 1 woken + 2 requeued", n)
@@ -62,6 +63,15 @@ func TestFutexTableRequeue(t *testing.T) {
 	}
 	if a, b := len(f.waiters[futexKey{nil, 0x10}]), len(f.waiters[futexKey{nil, 0x20}]); a != 1 || b != 1 {
 		t.Errorf("after moving one: %d left, %d moved", a, b)
+	}
+	// The moved waiter times out: it must leave the queue it is on now,
+	// or it would stay there and swallow a wake meant for a live thread.
+	moved := f.waiters[futexKey{nil, 0x20}][0]
+	if !f.remove(moved) {
+		t.Errorf("a requeued waiter that gives up is not found on its new queue")
+	}
+	if n := len(f.waiters[futexKey{nil, 0x20}]); n != 0 {
+		t.Errorf("%d stale waiters left on the requeue target", n)
 	}
 }
 

@@ -28,8 +28,15 @@ const (
 // thread leaves (futex_exit_release, then mm_release's clear_child_tid):
 // the robust list is walked, then the clear_child_tid word is zeroed and
 // a waiter woken, which is how pthread_join and Go's exitThread learn
-// that the thread is gone.
+// that the thread is gone. It reads hostile user memory outside the
+// system-call dispatcher's recover, so a bug here is contained the same
+// way: logged, and the exit goes on.
 func (t *Task) releaseFutexes(m *mm.MM) {
+	defer func() {
+		if p := recover(); p != nil {
+			t.k.logf("BUG: %s[%d]: panic releasing futexes: %v", t.tg.name, t.tid, p)
+		}
+	}()
 	if head := t.robust.Swap(0); head != 0 {
 		t.exitRobustList(m, head)
 	}
@@ -84,7 +91,7 @@ func (t *Task) exitRobustList(m *mm.MM, head uint64) {
 // handleFutexDeath is handle_futex_death: if the futex word at addr names
 // this thread as owner, set FUTEX_OWNER_DIED (keeping FUTEX_WAITERS) and
 // wake a waiter. For the lock the thread was taking or releasing when it
-// died (pending), a free word (0) still gets a wake, since the thread may
+// died (pending), a word with no owner still gets a wake, since the thread may
 // have released it and died before waking anyone. It reports false when
 // the walk must stop (a bad address).
 func (t *Task) handleFutexDeath(m *mm.MM, addr uint64, pi, pending bool) bool {
@@ -97,7 +104,10 @@ func (t *Task) handleFutexDeath(m *mm.MM, addr uint64, pi, pending bool) bool {
 			return false
 		}
 		val := binary.LittleEndian.Uint32(b[:])
-		if pending && !pi && val == 0 {
+		// Only the owner bits count: an unlock may have left
+		// FUTEX_OWNER_DIED or FUTEX_WAITERS behind (Linux tests !owner
+		// here, not !uval).
+		if pending && !pi && val&futexTIDMask == 0 {
 			t.k.futexes.wake(m, addr, 1, ^uint32(0))
 			return true
 		}

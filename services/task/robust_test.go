@@ -100,3 +100,54 @@ func TestRobustListHostile(t *testing.T) {
 		})
 	}
 }
+
+// TestRobustListWakes checks who gets woken at exit: the waiter of an
+// owned lock with FUTEX_WAITERS that is not the list's first entry; not
+// the waiter of a PI lock (marked, but PI futexes wake through the PI
+// path); and the waiter of the pending lock whose word has no owner left
+// but FUTEX_OWNER_DIED set (the unlock got that far).
+func TestRobustListWakes(t *testing.T) {
+	head := uint64(scratch + 0x800)
+	e1, e2, e3, e4 := head+0x100, head+0x200, head+0x300, head+0x400
+	waiter := func() *futexWaiter { return &futexWaiter{bitset: ^uint32(0), wake: make(chan struct{}, 1)} }
+	w2, w3, w4 := waiter(), waiter(), waiter()
+	e := newEnv(t, nil)
+	e.t.Regs().RIP = e.pf.Entry(func(p *Prog) {
+		tid := uint32(p.Syscall(186))
+		// e1 (another owner) -> e2 (ours, waiters) -> e3 (ours, PI) -> head;
+		// e4 pending.
+		robustLayout(t, e, head, e4, []uint64{e1, e2, e3, e4}, []uint64{e2, e3 | 1, head, 0},
+			[]uint32{999, tid | futexWaiters, tid | futexWaiters, futexOwnerDied})
+		m := e.t.tg.mm
+		f := &e.t.k.futexes
+		f.mu.Lock()
+		f.waiters = map[futexKey][]*futexWaiter{}
+		for _, c := range []struct {
+			addr uint64
+			w    *futexWaiter
+		}{{e2 + 16, w2}, {e3 + 16, w3}, {e4 + 16, w4}} {
+			c.w.key = futexKey{m, c.addr}
+			f.waiters[c.w.key] = []*futexWaiter{c.w}
+		}
+		f.mu.Unlock()
+		p.Syscall(273, head, 24)
+		p.Syscall(60, 0)
+	})
+	e.run(t)
+	word := func(en uint64) uint32 { return binary.LittleEndian.Uint32(e.peek(t, en+16, 4)) }
+	if got := word(e2); got != futexWaiters|futexOwnerDied {
+		t.Errorf("second entry: %#x", got)
+	}
+	if got := word(e3); got != futexWaiters|futexOwnerDied {
+		t.Errorf("PI entry: %#x", got)
+	}
+	if len(w2.wake) != 1 {
+		t.Errorf("the waiter of the owned lock was not woken")
+	}
+	if len(w3.wake) != 0 {
+		t.Errorf("the PI lock's waiter was woken")
+	}
+	if len(w4.wake) != 1 {
+		t.Errorf("the pending lock's waiter (word %#x) was not woken", word(e4))
+	}
+}

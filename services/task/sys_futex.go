@@ -62,7 +62,7 @@ func sysFutex(t *Task, a Args) (uint64, error) {
 			return 0, err
 		}
 		err = t.block(w.wake, deadline)
-		if err != nil && !f.remove(t.tg.mm, addr, w) {
+		if err != nil && !f.remove(w) {
 			return 0, nil // woken as we gave up: the wake counts
 		}
 		return 0, err
