@@ -94,7 +94,7 @@ func TestStaticGoProgramAsInit(t *testing.T) {
 		"aster: init exited with status 3")
 	// The lines that do not depend on the machine must match the host's.
 	host := exec.Command(bin, "a", "b")
-	host.Env = []string{"HOME=/", "PATH=/sbin:/bin:/usr/sbin:/usr/bin"}
+	host.Env = []string{"HOME=/", "PATH=/sbin:/bin:/usr/sbin:/usr/bin", "TMPDIR=" + t.TempDir()}
 	hostOut, _ := host.CombinedOutput()
 	if host.ProcessState.ExitCode() != 3 {
 		t.Errorf("on the host it exits %d", host.ProcessState.ExitCode())

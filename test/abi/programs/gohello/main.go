@@ -9,6 +9,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -57,13 +58,16 @@ func main() {
 	close(stop)
 	fmt.Println("gohello: preemption ok")
 
-	// Files: read what the initramfs holds, write and read back in tmpfs.
+	// Files: read what the initramfs holds, write and read back in tmpfs
+	// (/tmp in Aster; the test's own TMPDIR on the host, so the host run
+	// touches nothing shared).
 	b, err := os.ReadFile("/etc/motd")
 	fmt.Printf("gohello: motd %q %v\n", strings.TrimSpace(string(b)), err)
-	if err := os.WriteFile("/tmp/x", []byte("written"), 0o644); err != nil {
+	tmp := filepath.Join(os.TempDir(), "x")
+	if err := os.WriteFile(tmp, []byte("written"), 0o644); err != nil {
 		fmt.Println("gohello: write:", err)
 	}
-	b, err = os.ReadFile("/tmp/x")
+	b, err = os.ReadFile(tmp)
 	fmt.Printf("gohello: read back %q %v\n", b, err)
 	ents, err := os.ReadDir("/")
 	var names []string
