@@ -1,8 +1,6 @@
 package task
 
 import (
-	"encoding/binary"
-
 	"github.com/aster-cvm/aster/services/mm"
 )
 
@@ -54,31 +52,26 @@ func (t *Task) releaseFutexes(m *mm.MM) {
 // (kernel/futex/core.c). Bit 0 of a pointer marks a PI futex. Any fault
 // ends the walk quietly: the list is user memory.
 func (t *Task) exitRobustList(m *mm.MM, head uint64) {
-	read := func(va uint64) (uint64, bool) {
-		var b [8]byte
-		_, err := m.CopyIn(va, b[:])
-		return binary.LittleEndian.Uint64(b[:]), err == nil
-	}
-	entry, ok := read(head)
-	if !ok {
+	entry, err := readU64(m, head)
+	if err != nil {
 		return
 	}
-	off, ok := read(head + 8)
-	if !ok {
+	off, err := readU64(m, head+8)
+	if err != nil {
 		return
 	}
-	pending, ok := read(head + 16)
-	if !ok {
+	pending, err := readU64(m, head+16)
+	if err != nil {
 		return
 	}
 	pi, pendingPI := entry&1 != 0, pending&1 != 0
 	entry, pending = entry&^1, pending&^1
 	for limit := robustListLimit; entry != head && limit > 0; limit-- {
-		next, ok := read(entry)
+		next, err := readU64(m, entry)
 		if entry != pending && !t.handleFutexDeath(m, entry+off, pi, false) {
 			return
 		}
-		if !ok {
+		if err != nil {
 			return
 		}
 		entry, pi = next&^1, next&1 != 0
@@ -99,11 +92,10 @@ func (t *Task) handleFutexDeath(m *mm.MM, addr uint64, pi, pending bool) bool {
 		return false
 	}
 	for range deathRetries {
-		var b [4]byte
-		if _, err := m.CopyIn(addr, b[:]); err != nil {
+		val, err := readU32(m, addr)
+		if err != nil {
 			return false
 		}
-		val := binary.LittleEndian.Uint32(b[:])
 		// Only the owner bits count: an unlock may have left
 		// FUTEX_OWNER_DIED or FUTEX_WAITERS behind (Linux tests !owner
 		// here, not !uval).

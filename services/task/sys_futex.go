@@ -30,12 +30,9 @@ func sysFutex(t *Task, a Args) (uint64, error) {
 	f := &t.k.futexes
 	switch cmd {
 	case futexWait, futexWaitBitset:
-		bitset := ^uint32(0)
-		if cmd == futexWaitBitset {
-			if val3 == 0 {
-				return 0, linux.EINVAL
-			}
-			bitset = val3
+		bitset, err := futexBitset(cmd == futexWaitBitset, val3)
+		if err != nil {
+			return 0, err
 		}
 		var deadline int64
 		if timeout != 0 {
@@ -67,12 +64,9 @@ func sysFutex(t *Task, a Args) (uint64, error) {
 		}
 		return 0, err
 	case futexWake, futexWakeBitset:
-		bitset := ^uint32(0)
-		if cmd == futexWakeBitset {
-			if val3 == 0 {
-				return 0, linux.EINVAL
-			}
-			bitset = val3
+		bitset, err := futexBitset(cmd == futexWakeBitset, val3)
+		if err != nil {
+			return 0, err
 		}
 		// Linux wakes one waiter even for a count of 0 or less: its loop
 		// breaks after a wake once ++ret >= nr_wake (futex_wake,
@@ -100,4 +94,16 @@ func sysFutex(t *Task, a Args) (uint64, error) {
 		return uint64(f.requeue(t.tg.mm, addr, addr2, nWake, nRequeue)), nil
 	}
 	return 0, linux.ENOSYS
+}
+
+// futexBitset is the bitset a WAIT or WAKE matches: all bits, or val3 for
+// the _BITSET forms, where an empty set is EINVAL.
+func futexBitset(bitsetOp bool, val3 uint32) (uint32, error) {
+	if !bitsetOp {
+		return ^uint32(0), nil
+	}
+	if val3 == 0 {
+		return 0, linux.EINVAL
+	}
+	return val3, nil
 }

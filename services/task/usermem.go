@@ -4,15 +4,20 @@ import (
 	"encoding/binary"
 
 	"github.com/aster-cvm/aster/services/abi/linux"
+	"github.com/aster-cvm/aster/services/mm"
 )
 
 // User memory access for handlers. Every fault is EFAULT.
 
-func (t *Task) copyIn(addr uint64, dst []byte) error {
+func (t *Task) copyIn(addr uint64, dst []byte) error { return copyIn(t.tg.mm, addr, dst) }
+
+// copyIn reads user memory of m, for the paths that work on an address
+// space other than the task's current one (exec releasing the old one).
+func copyIn(m *mm.MM, addr uint64, dst []byte) error {
 	if len(dst) == 0 {
 		return nil
 	}
-	if n, err := t.tg.mm.CopyIn(addr, dst); err != nil || n != len(dst) {
+	if n, err := m.CopyIn(addr, dst); err != nil || n != len(dst) {
 		return linux.EFAULT
 	}
 	return nil
@@ -28,17 +33,21 @@ func (t *Task) copyOut(addr uint64, src []byte) error {
 	return nil
 }
 
-func (t *Task) readU32(addr uint64) (uint32, error) {
+func (t *Task) readU32(addr uint64) (uint32, error) { return readU32(t.tg.mm, addr) }
+
+func (t *Task) readU64(addr uint64) (uint64, error) { return readU64(t.tg.mm, addr) }
+
+func readU32(m *mm.MM, addr uint64) (uint32, error) {
 	var b [4]byte
-	if err := t.copyIn(addr, b[:]); err != nil {
+	if err := copyIn(m, addr, b[:]); err != nil {
 		return 0, err
 	}
 	return binary.LittleEndian.Uint32(b[:]), nil
 }
 
-func (t *Task) readU64(addr uint64) (uint64, error) {
+func readU64(m *mm.MM, addr uint64) (uint64, error) {
 	var b [8]byte
-	if err := t.copyIn(addr, b[:]); err != nil {
+	if err := copyIn(m, addr, b[:]); err != nil {
 		return 0, err
 	}
 	return binary.LittleEndian.Uint64(b[:]), nil
