@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -38,7 +40,25 @@ type build struct {
 
 func TestMain(m *testing.M) {
 	flag.Parse()
+	hermeticDescriptors()
 	os.Exit(run(m))
+}
+
+// hermeticDescriptors marks every descriptor above stderr that this process
+// inherited (from a CI runner, say) close-on-exec, so the programs tests run
+// on the host for comparison start with the same descriptor table as a
+// guest's /init: 0, 1 and 2 only. A CI runner once left descriptor 100 open
+// and a host run saw it where the guest, rightly, did not.
+func hermeticDescriptors() {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			syscall.CloseOnExec(fd)
+		}
+	}
 }
 
 func run(m *testing.M) int {

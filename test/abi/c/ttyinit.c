@@ -210,11 +210,14 @@ static void pipe_part(void) {
 	ts.tv_nsec = 50 * 1000000;
 	r = pselect(0, 0, 0, 0, &ts, &mask);
 	say("pipe: pselect timeout %d\n", r);
+	/* A descriptor known to be closed: the lowest free one, freed again. */
+	int closed = dup(0);
+	close(closed);
 	FD_ZERO(&rs);
-	FD_SET(100, &rs);
-	r = select(101, &rs, 0, 0, &tv);
+	FD_SET(closed, &rs);
+	r = select(closed + 1, &rs, 0, 0, &tv);
 	say("pipe: select on a closed fd %d (%s)\n", r, strerror(errno));
-	p.fd = 100;
+	p.fd = closed;
 	p.events = POLLIN;
 	r = poll(&p, 1, 0);
 	say("pipe: poll on a closed fd %d revents %#x\n", r, p.revents);
