@@ -260,8 +260,11 @@ func (f *File) Seek(off int64, whence int) (int64, error) {
 	defer f.mu.Unlock()
 	var pos int64
 	switch f.ftype {
-	case linux.S_IFREG:
+	case linux.S_IFREG, linux.S_IFBLK:
 		size := f.inode.Attr().Size
+		if b, ok := f.impl.(BlockDevice); ok && f.ftype == linux.S_IFBLK {
+			size = b.Size() // block/fops.c blkdev_llseek: the disk's size
+		}
 		switch whence {
 		case linux.SEEK_SET:
 			pos = off

@@ -180,6 +180,20 @@ type CharDevice interface {
 	Ioctl(io UserIO, cmd uint32, arg uint64) (uint64, error)
 }
 
+// BlockDevice is a block device driver (a disk), reached by opening a
+// device node whose numbers it was registered under (see
+// VFS.RegisterBlockDevice). Read and Write follow FileImpl at byte offsets
+// (the driver handles sector alignment); Size is the device's size in
+// bytes, for lseek(SEEK_END) and BLKGETSIZE64.
+type BlockDevice interface {
+	FileImpl
+	Ioctler
+	Size() int64
+	// Sync writes the device's volatile cache to stable storage
+	// (fsync(2) on the node; blkdev_fsync flushes the disk cache).
+	Sync() error
+}
+
 // DeviceOpener is implemented by devices that make per-open state.
 type DeviceOpener interface {
 	OpenDevice(flags uint32) (FileImpl, error)

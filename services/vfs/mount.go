@@ -20,7 +20,8 @@ type VFS struct {
 	nextID  uint64
 
 	devMu   sync.Mutex
-	devices map[devKey]CharDevice // protected by devMu
+	devices map[devKey]CharDevice  // protected by devMu
+	blocks  map[devKey]BlockDevice // protected by devMu
 }
 
 type mountKey struct {
@@ -59,7 +60,7 @@ func (l Location) Inode() Inode { return l.d.inode }
 // New returns a namespace whose root is the root of fs (fstype names it
 // in /proc/mounts, e.g. "tmpfs" or "rootfs").
 func New(fs FileSystem, fstype string) *VFS {
-	v := &VFS{mounts: make(map[mountKey]*Mount), devices: make(map[devKey]CharDevice)}
+	v := &VFS{mounts: make(map[mountKey]*Mount), devices: make(map[devKey]CharDevice), blocks: make(map[devKey]BlockDevice)}
 	sb := v.newSuperblock(fs)
 	v.root = v.newMount(sb, sb.root, nil, nil, fstype, fstype)
 	return v
@@ -245,6 +246,21 @@ func (v *VFS) RegisterCharDevice(major, minor uint32, dev CharDevice) {
 	v.devMu.Lock()
 	defer v.devMu.Unlock()
 	v.devices[devKey{major, minor}] = dev
+}
+
+// RegisterBlockDevice makes dev the driver of block device major:minor
+// (block/bdev.c, in spirit).
+func (v *VFS) RegisterBlockDevice(major, minor uint32, dev BlockDevice) {
+	v.devMu.Lock()
+	defer v.devMu.Unlock()
+	v.blocks[devKey{major, minor}] = dev
+}
+
+func (v *VFS) blockDevice(major, minor uint32) (BlockDevice, bool) {
+	v.devMu.Lock()
+	defer v.devMu.Unlock()
+	d, ok := v.blocks[devKey{major, minor}]
+	return d, ok
 }
 
 func (v *VFS) charDevice(major, minor uint32) (CharDevice, bool) {

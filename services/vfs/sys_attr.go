@@ -205,7 +205,8 @@ func (p *Proc) Ftruncate(fd int32, length int64) error {
 }
 
 // Fsync implements fsync(2) and fdatasync(2): everything is in memory, so
-// it only checks the descriptor; files without an fsync operation
+// it only checks the descriptor (a block device flushes its disk's cache);
+// files without an fsync operation
 // (devices, pipes) are EINVAL as on Linux.
 func (p *Proc) Fsync(fd int32) error {
 	f, err := p.file(fd, false)
@@ -213,6 +214,9 @@ func (p *Proc) Fsync(fd int32) error {
 		return err
 	}
 	defer f.DecRef()
+	if b, ok := f.impl.(BlockDevice); ok && f.ftype == linux.S_IFBLK {
+		return b.Sync()
+	}
 	if f.ftype != linux.S_IFREG && f.ftype != linux.S_IFDIR {
 		return linux.EINVAL
 	}

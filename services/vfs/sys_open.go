@@ -189,7 +189,14 @@ func (p *Proc) openLocation(l Location, flags uint32, created bool) (*File, erro
 			f.impl = impl
 		}
 		return f, nil
+	case linux.S_IFBLK:
+		dev, ok := p.VFS.blockDevice(attr.RdevMajor, attr.RdevMinor)
+		if !ok {
+			return nil, linux.ENXIO
+		}
+		f.impl = dev
+		return f, nil
 	}
-	// Block devices, FIFOs and sockets have no driver here.
+	// FIFOs and sockets have no driver here.
 	return nil, linux.ENXIO
 }

@@ -21,6 +21,7 @@ const (
 	waitSleep
 	waitEpoll
 	waitRead
+	waitIRQ // waitAddr holds the vector
 )
 
 // Thread is one schedulable context.

@@ -28,7 +28,7 @@ func trap() {
 	case v < 32:
 		exception(t)
 	default:
-		lapicAck() // a device interrupt nobody asked for
+		deviceInterrupt(v)
 	}
 	schedule()
 	// Only a change to what is runnable or waiting can move the next
@@ -110,7 +110,7 @@ func userTrap(t *Thread) {
 			lapicAck()
 			timerFired()
 		} else if v != spuriousVc {
-			lapicAck()
+			deviceInterrupt(v)
 		}
 		if kicked(t) {
 			exitUser(t, ExitKicked)

@@ -36,6 +36,12 @@ const (
 	SysVmMove    = asterSysBase + 9
 	SysVmClone   = asterSysBase + 10
 	SysVmCas     = asterSysBase + 11
+	SysIRQAlloc  = asterSysBase + 12
+	SysIRQWait   = asterSysBase + 13
+	SysIRQFree   = asterSysBase + 14
+	SysDMAAlloc  = asterSysBase + 15
+	SysDMAFree   = asterSysBase + 16
+	SysMapMMIO   = asterSysBase + 17
 )
 
 // Exit reasons of a user run.
@@ -159,6 +165,18 @@ func doUserSyscall(t *Thread, nr uint64) (ret uint64, ok bool) {
 		return vmClone(r.RDI), true
 	case SysVmCas:
 		return vmCas(r.RDI, r.RSI, uint32(r.RDX), uint32(r.R10)), true
+	case SysIRQAlloc:
+		return irqAlloc(), true
+	case SysIRQWait:
+		return irqWait(t, r.RDI), true
+	case SysIRQFree:
+		return irqFree(r.RDI), true
+	case SysDMAAlloc:
+		return dmaAlloc(r.RDI), true
+	case SysDMAFree:
+		return dmaFree(r.RDI, r.RSI), true
+	case SysMapMMIO:
+		return mapMMIO(r.RDI, r.RSI), true
 	}
 	return 0, false
 }

@@ -32,6 +32,17 @@ type Config struct {
 	// implement vfs.Stream so lseek and pread fail with ESPIPE.
 	Console vfs.CharDevice
 	TTY     vfs.CharDevice
+	// Disks are the block devices, numbered VirtioBlkMajor:16*i.
+	Disks []NamedDisk
+	// Chars are further character devices (hvc0, ...) with their numbers.
+	Chars []NamedChar
+}
+
+// NamedChar is a character device and its node.
+type NamedChar struct {
+	Name         string
+	Major, Minor uint32
+	Dev          vfs.CharDevice
 }
 
 // Register installs the drivers in v.
@@ -47,6 +58,12 @@ func Register(v *vfs.VFS, c Config) {
 	}
 	if c.TTY != nil {
 		v.RegisterCharDevice(TTYAuxMajor, TTYMinor, c.TTY)
+	}
+	for i, d := range c.Disks {
+		v.RegisterBlockDevice(VirtioBlkMajor, uint32(i*MinorsPerDisk), d.Dev)
+	}
+	for _, d := range c.Chars {
+		v.RegisterCharDevice(d.Major, d.Minor, d.Dev)
 	}
 }
 
@@ -99,7 +116,20 @@ func New(clock func() time.Time) *tmpfs.FS {
 // be a directory).
 func Mount(v *vfs.VFS, path string, clock func() time.Time, c Config) error {
 	Register(v, c)
-	return v.Mount(New(clock), path, "devtmpfs", "devtmpfs")
+	fs := New(clock)
+	for i, d := range c.Disks {
+		a := vfs.NewAttr{Mode: linux.S_IFBLK | 0o660, RdevMajor: VirtioBlkMajor, RdevMinor: uint32(i * MinorsPerDisk)}
+		if _, err := fs.Root().Create(d.Name, a); err != nil {
+			return err
+		}
+	}
+	for _, d := range c.Chars {
+		a := vfs.NewAttr{Mode: linux.S_IFCHR | 0o600, RdevMajor: d.Major, RdevMinor: d.Minor}
+		if _, err := fs.Root().Create(d.Name, a); err != nil {
+			return err
+		}
+	}
+	return v.Mount(fs, path, "devtmpfs", "devtmpfs")
 }
 
 // Null is /dev/null: reads see end of file, writes vanish.
