@@ -66,6 +66,8 @@ var runFlags struct {
 	initrd   string
 	dryRun   bool
 	build    bool
+	disks    []string
+	teeModel string
 }
 
 func init() {
@@ -81,6 +83,8 @@ func init() {
 	f.StringVar(&runFlags.initrd, "initrd", "", `initial RAM disk passed with -initrd (default: the build's initramfs.cpio.gz, if any; "none": no initrd)`)
 	f.BoolVar(&runFlags.dryRun, "dry-run", false, "print the QEMU command line and exit without building or booting")
 	f.BoolVar(&runFlags.build, "build", false, "rebuild the image even if DIR already has one")
+	f.StringArrayVar(&runFlags.disks, "disk", nil, "raw disk image attached as a virtio-blk device: the guest's /dev/vda, /dev/vdb, ... (repeatable)")
+	f.StringVar(&runFlags.teeModel, "tee-model", "", "boot on the frame's software TEE model: tdx or snp (aster.tee=model-tdx|model-snp; a model for testing, not a TEE)")
 	rootCmd.AddCommand(runCmd)
 }
 
@@ -148,17 +152,35 @@ func runRun(cmd *cobra.Command, args []string) error {
 		return badInput(fmt.Errorf("initrd %s: no such file", initrd))
 	}
 
+	for _, d := range runFlags.disks {
+		if !runFlags.dryRun && !fileExists(d) {
+			return badInput(fmt.Errorf("disk %s: no such file", d))
+		}
+	}
+	appendArgs := runFlags.append
+	switch runFlags.teeModel {
+	case "":
+	case "tdx", "snp":
+		appendArgs = append(appendArgs, "aster.tee=model-"+runFlags.teeModel)
+	default:
+		return badInput(fmt.Errorf("--tee-model %q: want tdx or snp", runFlags.teeModel))
+	}
+
 	interactive := qemu.IsTerminal(os.Stdin)
 	cfg := qemu.Config{
 		Kernel:      kernel,
 		Initrd:      initrd,
-		Append:      qemu.JoinCmdline(defaultCmdline, strings.Join(runFlags.append, " ")),
+		Append:      qemu.JoinCmdline(defaultCmdline, strings.Join(appendArgs, " ")),
 		Memory:      runFlags.memory,
 		SMP:         runFlags.smp,
 		Accel:       accel,
 		Firmware:    firmware(runFlags.firmware),
 		Interactive: interactive,
-		Extra:       extra,
+		Disks:       runFlags.disks,
+		// A confidential guest insists on ACCESS_PLATFORM, so the model
+		// platform gets devices that offer it, as a real TD or SNP VM does.
+		AccessPlatform: runFlags.teeModel != "",
+		Extra:          extra,
 	}
 	qemuArgs, err := cfg.Args()
 	if err != nil {

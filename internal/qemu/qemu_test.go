@@ -355,3 +355,25 @@ func TestIsTerminal(t *testing.T) {
 		t.Error("a pipe is not a terminal")
 	}
 }
+
+func TestDiskArgs(t *testing.T) {
+	c := Config{Kernel: "k", Memory: "256M", SMP: 1, Accel: AccelTCG, Disks: []string{"a.img", "odd,name.img"}, AccessPlatform: true}
+	args, err := c.Args()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(args, " ")
+	for _, want := range []string{
+		"-drive file=a.img,if=none,id=disk0,format=raw -device virtio-blk-pci,drive=disk0,disable-legacy=on,iommu_platform=on",
+		"-drive file=odd,,name.img,if=none,id=disk1,format=raw -device virtio-blk-pci,drive=disk1,disable-legacy=on,iommu_platform=on",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("args %q lack %q", got, want)
+		}
+	}
+	c.AccessPlatform = false
+	args, _ = c.Args()
+	if strings.Contains(strings.Join(args, " "), "iommu_platform") {
+		t.Errorf("iommu_platform without AccessPlatform: %q", args)
+	}
+}
