@@ -42,7 +42,9 @@ func runInit(initrd []byte) int {
 		fmt.Printf("aster: mkdir /dev: %v\n", err)
 		return 1
 	}
-	if err := devfs.Mount(v, "/dev", time.Now, devfs.Config{Rand: rand.Reader, Console: con, TTY: con}); err != nil {
+	devs := startDevices(teePlatform())
+	devs.Rand, devs.Console, devs.TTY = rand.Reader, con, con
+	if err := devfs.Mount(v, "/dev", time.Now, devs); err != nil {
 		fmt.Printf("aster: mount /dev: %v\n", err)
 		return 1
 	}

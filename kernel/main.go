@@ -3,7 +3,10 @@
 // and then, depending on the command line and the boot modules:
 //
 //	aster.selftest[=a,b]  runs the runtime self-test and powers off with its verdict
-//	aster.crash=KIND      faults on purpose (nil, index, divide) to show a Go panic
+//	aster.crash=KIND      faults on purpose (nil, index, divide) to show a Go
+//	                      panic; dma asks for a device address of private
+//	                      memory, which the DMA firewall stops on a TEE
+//	aster.tee=model-tdx|model-snp  the software TEE model (kernel/tee.go)
 //	aster.bootbench       powers off right after the banner (boot-time benchmark)
 //
 // With none of these it unpacks the initramfs (the first boot module) and
@@ -101,8 +104,12 @@ func crash(kind string) {
 	case "divide":
 		zero := len(os.Args) - 1
 		fmt.Println(10 / zero)
+	case "dma":
+		// A driver bug on purpose: a device address for private memory.
+		// On a TEE platform the DMA firewall stops the machine.
+		dmaPrivate(teePlatform())
 	default:
-		fmt.Printf("aster: unknown crash kind %q (want nil, index or divide)\n", kind)
+		fmt.Printf("aster: unknown crash kind %q (want nil, index, divide or dma)\n", kind)
 		os.Exit(2)
 	}
 }

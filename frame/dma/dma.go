@@ -98,6 +98,23 @@ func convert(pa uint64, pages int, shared bool) error {
 	return p.ToPrivate(pa, pages)
 }
 
+// share converts fresh frames to shared. If the platform fails part way,
+// some pages may already be shared: they are converted back before the
+// frames return to the allocator, and if even that fails they are leaked,
+// never handed out again as private memory the host could read.
+func share(f *device.Frames) error {
+	err := convert(f.Phys(), f.Pages(), true)
+	if err == nil {
+		return nil
+	}
+	if convert(f.Phys(), f.Pages(), false) == nil {
+		f.Free()
+	} else {
+		fmt.Printf("dma: leaking %d pages at %#x after a failed conversion\n", f.Pages(), f.Phys())
+	}
+	return err
+}
+
 // deviceAddr asks the platform for a device address and enforces the DMA
 // firewall: asking for private memory is a kernel bug.
 func deviceAddr(pa uint64, n int) uint64 {
@@ -238,9 +255,7 @@ func AllocCoherent(size int) (*Coherent, error) {
 	if err != nil {
 		return nil, ErrNoMem
 	}
-	if err := convert(f.Phys(), f.Pages(), true); err != nil {
-		// The platform refused; the pages stay private and go back.
-		f.Free()
+	if err := share(f); err != nil {
 		return nil, fmt.Errorf("dma: sharing %d pages: %w", f.Pages(), err)
 	}
 	b := f.Bytes()[:size]

@@ -26,16 +26,33 @@ type slots struct {
 }
 
 var (
-	poolOnce sync.Once
-	thePool  *pool
-	poolErr  error
+	poolMu    sync.Mutex
+	thePool   *pool // nil until created
+	poolTries int
 )
 
-// bouncePool returns the pool, creating it at first use.
+// maxPoolTries bounds the attempts to create the pool: each failed
+// conversion can leak the pool's frames (share), so a host that keeps
+// failing it cannot drain the guest's memory.
+const maxPoolTries = 3
+
+// bouncePool returns the pool, creating it at first use. A creation the
+// platform refused (a hostile host failing the conversion) is retried at
+// the next use, up to maxPoolTries; meanwhile streams fail with ErrNoMem.
 func bouncePool() *pool {
-	poolOnce.Do(func() { thePool, poolErr = newPool(poolBytes()) })
-	if poolErr != nil {
-		return &pool{} // every alloc fails with ErrNoMem
+	poolMu.Lock()
+	defer poolMu.Unlock()
+	if thePool == nil && poolTries < maxPoolTries {
+		poolTries++
+		p, err := newPool(poolBytes())
+		if err != nil {
+			fmt.Printf("dma: no bounce pool (attempt %d of %d): %v\n", poolTries, maxPoolTries, err)
+			return &pool{} // every alloc fails with ErrNoMem
+		}
+		thePool = p
+	}
+	if thePool == nil {
+		return &pool{}
 	}
 	return thePool
 }
@@ -56,23 +73,26 @@ func newPool(size int) (*pool, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := convert(f.Phys(), f.Pages(), true); err != nil {
-		f.Free()
+	if err := share(f); err != nil {
 		return nil, fmt.Errorf("dma: sharing the bounce pool: %w", err)
 	}
 	clear(f.Bytes())
+	fmt.Printf("dma: bounce pool of %d MiB shared at %#x (%d slots of %d bytes)\n", size>>20, f.Phys(), size/SlotSize, SlotSize)
 	return &pool{f: f, used: make([]bool, size/SlotSize)}, nil
 }
 
 // PoolStats reports the bounce pool's size and the slots in use (zero
 // before the first bounced Stream).
 func PoolStats() (slots, inUse int) {
-	if thePool == nil {
+	poolMu.Lock()
+	p := thePool
+	poolMu.Unlock()
+	if p == nil {
 		return 0, 0
 	}
-	thePool.mu.Lock()
-	defer thePool.mu.Unlock()
-	return len(thePool.used), thePool.inUse
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.used), p.inUse
 }
 
 // alloc takes enough contiguous slots for size bytes, first fit from a

@@ -131,6 +131,11 @@ type bootOpts struct {
 	// SeaBIOS boots through QEMU's SeaBIOS and its pvh.bin option ROM
 	// instead of the default firmware (qboot when installed).
 	SeaBIOS bool
+	// Disks are raw images attached as virtio-blk devices; AccessPlatform
+	// makes the virtio devices offer ACCESS_PLATFORM (as astctl run
+	// --tee-model does).
+	Disks          []string
+	AccessPlatform bool
 }
 
 // boot boots an image with extra added to its default command line and
@@ -176,8 +181,10 @@ func boot(t *testing.T, extra string, opts bootOpts) (output string, status int)
 		SMP:    opts.SMP,
 		Accel:  qemu.DetectAccel(),
 		// The firmware astctl run uses by default (qboot when installed).
-		Firmware:    qemu.DefaultFirmware(),
-		NoDebugExit: opts.ACPI,
+		Firmware:       qemu.DefaultFirmware(),
+		NoDebugExit:    opts.ACPI,
+		Disks:          opts.Disks,
+		AccessPlatform: opts.AccessPlatform,
 	}
 	if opts.SeaBIOS {
 		cfg.Firmware = ""

@@ -2,7 +2,6 @@ package devfs
 
 import (
 	"encoding/binary"
-	"sync"
 
 	"github.com/aster-cvm/aster/services/abi/linux"
 	"github.com/aster-cvm/aster/services/vfs"
@@ -17,27 +16,25 @@ const (
 	MinorsPerDisk = 16
 )
 
-// Disk is what a block driver provides: sector-aligned I/O.
+// Disk is what a block driver provides (services/virtio/blk.Device is one).
 type Disk interface {
-	// SectorSize is the logical block size (512 for virtio-blk).
-	SectorSize() int
-	// Size is the capacity in bytes, a multiple of SectorSize.
+	// BlockSize is the logical block size (512 for most virtio disks).
+	BlockSize() int
+	// Size is the capacity in bytes.
 	Size() int64
-	// ReadAt and WriteAt transfer whole sectors: off and len(p) are
-	// multiples of SectorSize and the range is inside the disk.
+	// ReadAt and WriteAt transfer bytes at any offset and length inside
+	// the disk; the driver handles partial blocks.
 	ReadAt(p []byte, off int64) (int, error)
 	WriteAt(p []byte, off int64) (int, error)
 	// Flush writes the disk's volatile cache to stable storage.
 	Flush() error
 }
 
-// Block is a block device file over a Disk: it turns byte-granular reads
-// and writes into sector I/O (reading a partial sector before writing it,
-// as the page cache would), clamps them at the end of the disk, and
-// answers the BLK* ioctls. Errors from the disk are EIO.
+// Block is a block device file over a Disk: it clamps reads and writes at
+// the end of the disk, answers the BLK* ioctls, and makes any error of the
+// disk EIO.
 type Block struct {
 	disk Disk
-	mu   sync.Mutex // serializes read-modify-write of partial sectors
 }
 
 // NewBlock returns the device file of d.
@@ -68,20 +65,10 @@ func (b *Block) Read(dst []byte, off int64) (int, error) {
 	if int64(len(dst)) > size-off {
 		dst = dst[:size-off]
 	}
-	ss := int64(b.disk.SectorSize())
-	if off%ss == 0 && int64(len(dst))%ss == 0 {
-		if _, err := b.disk.ReadAt(dst, off); err != nil {
-			return 0, linux.EIO
-		}
-		return len(dst), nil
-	}
-	start := off / ss * ss
-	end := (off + int64(len(dst)) + ss - 1) / ss * ss
-	buf := make([]byte, end-start)
-	if _, err := b.disk.ReadAt(buf, start); err != nil {
+	if n, err := b.disk.ReadAt(dst, off); err != nil || n != len(dst) {
 		return 0, linux.EIO
 	}
-	return copy(dst, buf[off-start:]), nil
+	return len(dst), nil
 }
 
 // Write implements vfs.FileImpl: past the end of the disk is ENOSPC
@@ -100,29 +87,7 @@ func (b *Block) Write(src []byte, off int64) (int, error) {
 	if int64(len(src)) > size-off {
 		src = src[:size-off]
 	}
-	ss := int64(b.disk.SectorSize())
-	if off%ss == 0 && int64(len(src))%ss == 0 {
-		if _, err := b.disk.WriteAt(src, off); err != nil {
-			return 0, linux.EIO
-		}
-		return len(src), nil
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	start := off / ss * ss
-	end := (off + int64(len(src)) + ss - 1) / ss * ss
-	buf := make([]byte, end-start)
-	// Only the first and last sectors are partial; read just those.
-	if _, err := b.disk.ReadAt(buf[:ss], start); err != nil {
-		return 0, linux.EIO
-	}
-	if end-ss > start {
-		if _, err := b.disk.ReadAt(buf[len(buf)-int(ss):], end-ss); err != nil {
-			return 0, linux.EIO
-		}
-	}
-	copy(buf[off-start:], src)
-	if _, err := b.disk.WriteAt(buf, start); err != nil {
+	if n, err := b.disk.WriteAt(src, off); err != nil || n != len(src) {
 		return 0, linux.EIO
 	}
 	return len(src), nil
@@ -147,7 +112,7 @@ func (b *Block) Ioctl(io vfs.UserIO, cmd uint32, arg uint64) (uint64, error) {
 	case blkGETSIZE: // unsigned long, in 512-byte sectors
 		out = binary.LittleEndian.AppendUint64(nil, uint64(b.disk.Size()/512))
 	case blkSSZGET, blkPBSZGET: // int
-		out = binary.LittleEndian.AppendUint32(nil, uint32(b.disk.SectorSize()))
+		out = binary.LittleEndian.AppendUint32(nil, uint32(b.disk.BlockSize()))
 	case blkROGET:
 		out = binary.LittleEndian.AppendUint32(nil, 0)
 	case blkFLSBUF:

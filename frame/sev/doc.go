@@ -1,0 +1,31 @@
+// Package sev holds the AMD SEV-SNP guest primitives of the frame: platform
+// detection, the GHCB MSR protocol and the GHCB page, the non-automatic-exit
+// (NAE) events a #VC handler issues (CPUID, IOIO, MSR, MMIO), page
+// validation and page state changes in the order the specifications demand,
+// the firmware-provided secrets and CPUID pages, and SNP guest messages to
+// the AMD secure processor (attestation reports, derived keys).
+//
+// How it is put together. Everything that needs an SNP processor goes
+// through one small interface, CPU: read and write the GHCB MSR, VMGEXIT,
+// PVALIDATE. Hardware implements it with a handful of instructions in
+// cpu_amd64.s; the software model in package model (sev/model) implements
+// it in pure Go and plays the hypervisor and the secure processor. All the
+// logic above CPU (this package) is identical for both, so the model
+// exercises the real guest code paths; only the instruction layer differs.
+//
+// Sources, cited where each constant or layout is defined: AMD GHCB
+// specification (publication 56421, "[GHCB]"), SEV-SNP firmware ABI
+// (publication 56860, "[SNP-ABI]"), and the Linux guest
+// (arch/x86/include/asm/sev.h, sev-common.h, svm.h, arch/x86/coco/sev/core.c,
+// drivers/virt/coco/sev-guest/sev-guest.c). ../shared/design/TEE-REFERENCE.md
+// §2 collects them with their confidence.
+//
+// Page tables are the frame's business: this package only reports the
+// C-bit (Platform.CBit) and converts pages. The frame clears the C-bit in
+// the PTEs of a range after ToShared returns and sets it before calling
+// ToPrivate, as Linux's amd_enc_status_change_prepare/finish order it.
+//
+// Not yet here: the #VC entry glue on the trap path (nosplit,
+// allocation-free), per-CPU GHCBs, the SVSM calling area for guests not at
+// VMPL0 (TEE-REFERENCE §2.12), string IOIO and MOVS-form MMIO.
+package sev

@@ -1,0 +1,34 @@
+// Package model is a software model of an AMD SEV-SNP processor, its
+// firmware (the secure processor) and the host, for machines without SNP
+// hardware (ARCHITECTURE.md "The model platform"). It implements
+// sev.CPU, the instruction layer, in pure Go, so every line of package sev
+// above it runs unchanged; it is a test double, labelled as a model
+// everywhere, and never security.
+//
+// What it enforces (TEE-REFERENCE §6.2):
+//
+//   - an RMP-like per-4 KiB-page state machine: private-validated (the
+//     launch state), private-unvalidated and shared, with PVALIDATE's real
+//     results (CF=1 when nothing changes, FAIL_SIZEMISMATCH for 2 MiB on
+//     the model's 4 KiB entries, FAIL_INPUT off RAM) and the ordering
+//     rules: a page state change to shared of a still-validated page and a
+//     PVALIDATE of a shared page are refused and recorded as violations;
+//     page contents are replaced with random bytes on every conversion;
+//   - the GHCB rules: registered GPA, shared GHCB page, protocol version
+//     2, exit code and infos marked valid, no valid bits left over from an
+//     earlier call (the bitmap must be cleared per call), unknown exit
+//     codes refused (GHCB_ERR_INVALID_EVENT, as KVM answers);
+//   - a DMA firewall query (IsShared);
+//   - a secure processor holding VMPCK0-3 in a model secrets page, which
+//     answers guest messages (AES-256-GCM, strict sequence numbers) with
+//     attestation reports in the [SNP-ABI] layout, signed by a Signer
+//     (tests use go-sev-guest's test-only VCEK chain) and derived keys
+//     (an HMAC under a model root key: not AMD's derivation);
+//   - a hostile-host mode: BUSY and spurious INVALID_LEN on guest
+//     requests, corrupted responses, failed or backwards page state
+//     changes, and shared memory rewritten in BeforeRead.
+//
+// Status and error codes the specifications leave to the implementation
+// (a rejected page state change entry, a refused guest message) are the
+// model's choice and documented where they are set.
+package model

@@ -1,0 +1,149 @@
+package tdx
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/aster-cvm/aster/frame/tee"
+)
+
+// ModelModule is implemented by software models of the TDX module
+// (model.Model). Platform uses it to label itself and to consult the
+// model's DMA firewall and hostile host; hardware has neither.
+type ModelModule interface {
+	Module
+	// IsShared reports whether every page of [pa, pa+n) is shared in the
+	// model's page-state table (the DMA firewall).
+	IsShared(pa uint64, n int) bool
+	// HostRewrite lets the modelled host rewrite shared memory b at pa
+	// right before the guest reads it.
+	HostRewrite(pa uint64, b []byte)
+}
+
+// Platform is the tee.Platform of a trust domain, over a Guest. It converts
+// pages with MapGPA (plus TDG.MEM.PAGE.ACCEPT back to private) and keeps its
+// own record of the shared pages, which DeviceAddr checks (and, on the
+// model, the model's page states too).
+//
+// Page tables are not its business: the frame must put Guest.SharedBit into
+// the PTEs of pages before ToShared and take it out after ToPrivate (see
+// the package documentation).
+type Platform struct {
+	g     *Guest
+	model ModelModule // nil on hardware
+
+	mu sync.Mutex
+	// shared holds the page frame numbers of the shared pages.
+	// Protected by mu.
+	shared map[uint64]struct{}
+}
+
+var _ tee.Platform = (*Platform)(nil)
+
+// NewPlatform returns the platform of the TD g runs in.
+func NewPlatform(g *Guest) *Platform {
+	p := &Platform{g: g, shared: make(map[uint64]struct{})}
+	p.model, _ = g.mod.(ModelModule)
+	return p
+}
+
+// Guest returns the guest the platform runs on.
+func (p *Platform) Guest() *Guest { return p.g }
+
+// SharedBit returns the GPA bit the frame must set in the PTEs of shared
+// pages (47 or 51).
+func (p *Platform) SharedBit() uint64 { return p.g.SharedBit() }
+
+// Kind implements tee.Platform.
+func (p *Platform) Kind() tee.Kind { return tee.TDX }
+
+// Model implements tee.Platform.
+func (p *Platform) Model() bool { return p.model != nil }
+
+// Name implements tee.Platform.
+func (p *Platform) Name() string {
+	if p.model != nil {
+		return "model-tdx (software model, not a TEE)"
+	}
+	return "tdx"
+}
+
+func pagesRange(pa uint64, pages int) (uint64, error) {
+	if pages <= 0 || pa%tee.PageSize != 0 || uint64(pages) > (^uint64(0)-pa)/tee.PageSize {
+		return 0, fmt.Errorf("%w: %#x, %d pages", ErrBadRange, pa, pages)
+	}
+	return uint64(pages) * tee.PageSize, nil
+}
+
+// ToShared implements tee.Platform: MapGPA(pa|shared bit) over the range,
+// with the RETRY protocol. Linux makes this call after the PTE change
+// (tdx_enc_status_change_finish()). If it fails, the pages are in an
+// unknown state and stay out of the shared record, so DeviceAddr refuses
+// them.
+func (p *Platform) ToShared(pa uint64, pages int) error {
+	size, err := pagesRange(pa, pages)
+	if err != nil {
+		return err
+	}
+	if err := p.g.MapGPA(pa, size, true); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	for i := 0; i < pages; i++ {
+		p.shared[pa/tee.PageSize+uint64(i)] = struct{}{}
+	}
+	p.mu.Unlock()
+	return nil
+}
+
+// ToPrivate implements tee.Platform: the pages leave the shared record
+// first (no device address is handed out for them from now on), then
+// MapGPA(pa) and TDG.MEM.PAGE.ACCEPT over the range (Linux
+// tdx_enc_status_change_prepare() and tdx_accept_memory()). Accept zeroes
+// the pages.
+func (p *Platform) ToPrivate(pa uint64, pages int) error {
+	size, err := pagesRange(pa, pages)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	for i := 0; i < pages; i++ {
+		delete(p.shared, pa/tee.PageSize+uint64(i))
+	}
+	p.mu.Unlock()
+	if err := p.g.MapGPA(pa, size, false); err != nil {
+		return err
+	}
+	_, err = p.g.Accept(pa, size)
+	return err
+}
+
+// DeviceAddr implements tee.Platform: pa with the shared bit, if every page
+// of [pa, pa+n) was converted with ToShared (and, on the model, is shared
+// in the model), else tee.ErrFirewall.
+func (p *Platform) DeviceAddr(pa uint64, n int) (uint64, error) {
+	if n <= 0 || pa >= p.g.SharedBit() || uint64(n) > p.g.SharedBit()-pa {
+		return 0, tee.ErrFirewall
+	}
+	first, last := pa/tee.PageSize, (pa+uint64(n)-1)/tee.PageSize
+	p.mu.Lock()
+	for f := first; f <= last; f++ {
+		if _, ok := p.shared[f]; !ok {
+			p.mu.Unlock()
+			return 0, tee.ErrFirewall
+		}
+	}
+	p.mu.Unlock()
+	if p.model != nil && !p.model.IsShared(pa, n) {
+		return 0, tee.ErrFirewall
+	}
+	return pa | p.g.SharedBit(), nil
+}
+
+// BeforeRead implements tee.Platform: nothing on hardware; on the model,
+// the hostile host may rewrite b.
+func (p *Platform) BeforeRead(pa uint64, b []byte) {
+	if p.model != nil {
+		p.model.HostRewrite(pa, b)
+	}
+}
