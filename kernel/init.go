@@ -34,7 +34,10 @@ func runInit(initrd []byte) int {
 		return 1
 	}
 	// The console is a terminal: the frame's serial input feeds its line
-	// discipline, which signals init (the foreground process for now).
+	// discipline, which signals the foreground process group of the
+	// session it controls. As on Linux, init starts without a
+	// controlling terminal (opening /dev/console never gives one): it
+	// gets one with setsid and TIOCSCTTY.
 	con := tty.New(serialOut{os.Stdout})
 	go con.Pump(os.Stdin)
 	root := vfs.NewProc(v)
@@ -75,7 +78,6 @@ func runInit(initrd []byte) int {
 		fmt.Printf("aster: cannot run %s: %v\n", path, err)
 		return 1
 	}
-	con.SetForeground(tg) // job control (part 2) moves it with TIOCSPGRP
 	st := tg.Wait()
 	fmt.Printf("aster: init exited with status %d\n", st.ExitCode())
 	return st.ExitCode()

@@ -56,10 +56,10 @@ func (t *Task) block(wake <-chan struct{}, deadline int64) error {
 	}
 }
 
-// interrupted reports whether a signal the task can take, or an exit, is
-// waiting; it leaves the token for the next block when there is one.
+// interrupted reports whether a signal the task can take, a group stop or
+// an exit is waiting; it leaves the token for the next block when there is one.
 func (t *Task) interrupted() bool {
-	if t.exiting.Load() {
+	if t.exiting.Load() || t.tg.stopPending() {
 		return true
 	}
 	t.mu.Lock()

@@ -119,6 +119,14 @@ func (p *Prog) Syscall(nr uint64, args ...uint64) uint64 {
 	p.ctx.toKernel <- ExitSyscall
 	<-p.ctx.toProg
 	for p.ctx.regs.RIP != resume {
+		if p.ctx.regs.RIP == resume-2 {
+			// The kernel restarts the call (RIP back over SYSCALL,
+			// RAX the number again): the CPU executes it anew.
+			r.RIP = resume
+			p.ctx.toKernel <- ExitSyscall
+			<-p.ctx.toProg
+			continue
+		}
 		// The kernel pointed RIP at a signal handler.
 		p.ctx.pf.mu.Lock()
 		h := p.ctx.pf.handlers[p.ctx.regs.RIP]

@@ -46,14 +46,20 @@ type treeNode struct {
 	// childWake is closed, and replaced, when a child changes state, so
 	// waiters in wait4 and waitid look again.
 	childWake chan struct{}
+	// ctty is the process's controlling terminal (signal_struct's tty),
+	// nil without one; inherited by fork, dropped by setsid (sys_tty.go).
+	ctty Terminal
 }
 
 // adopt registers tg, a process without parent, in the tree (the kernel's
-// init, or a process a test makes): it leads its own session and group.
+// init, or a process a test makes). Like Linux's init, which inherits
+// them from the idle task (pid 0), it starts in process group 0 and
+// session 0: it leads neither, so it can call setsid(2), and it has no
+// controlling terminal until it gets one (sys_tty.go).
 func (k *Kernel) adopt(tg *ThreadGroup) {
 	k.treeMu.Lock()
 	defer k.treeMu.Unlock()
-	tg.pgid, tg.sid = tg.tgid, tg.tgid
+	tg.pgid, tg.sid = 0, 0
 	tg.childWake = make(chan struct{})
 	tg.children = map[*ThreadGroup]struct{}{}
 	k.procs[tg.tgid] = tg
@@ -68,7 +74,7 @@ func (k *Kernel) link(parent, child *ThreadGroup, exitSignal int) {
 	k.treeMu.Lock()
 	defer k.treeMu.Unlock()
 	child.parent = parent
-	child.pgid, child.sid = parent.pgid, parent.sid
+	child.pgid, child.sid, child.ctty = parent.pgid, parent.sid, parent.ctty
 	child.exitSignal = exitSignal
 	child.childWake = make(chan struct{})
 	child.children = map[*ThreadGroup]struct{}{}
@@ -136,7 +142,10 @@ func (k *Kernel) notifyParentLocked(z *ThreadGroup) (*ThreadGroup, linux.SigInfo
 
 // exited runs once the last task of tg is gone (exit_notify,
 // kernel/exit.c): its children go to init, it becomes a zombie and its
-// parent hears of it.
+// parent hears of it. A session leader's exit releases the session's
+// controlling terminal (disassociate_ctty), and process groups its exit
+// orphans get SIGHUP and SIGCONT if they hold stopped processes
+// (kill_orphaned_pgrp).
 func (tg *ThreadGroup) exited() {
 	k := tg.k
 	type note struct {
@@ -145,6 +154,18 @@ func (tg *ThreadGroup) exited() {
 	}
 	var notes []note
 	k.treeMu.Lock()
+	hup := k.leaderExitLocked(tg)
+	// The groups tg connected to their session from outside: its own,
+	// through its parent, and its children's, through itself.
+	var candidates []int32
+	if p := tg.parent; p != nil && p.pgid != tg.pgid && p.sid == tg.sid {
+		candidates = append(candidates, tg.pgid)
+	}
+	for c := range tg.children {
+		if c.pgid != tg.pgid && c.sid == tg.sid {
+			candidates = append(candidates, c.pgid)
+		}
+	}
 	reaper := k.init
 	if reaper == tg || (reaper != nil && reaper.zombie) {
 		reaper = nil
@@ -168,7 +189,20 @@ func (tg *ThreadGroup) exited() {
 	if to, info := k.notifyParentLocked(tg); to != nil {
 		notes = append(notes, note{to, info})
 	}
+	var orphaned []int32
+	for _, pg := range candidates {
+		if k.pgrpOrphanedLocked(pg) && k.hasStoppedJobsLocked(pg) {
+			orphaned = append(orphaned, pg)
+		}
+	}
 	k.treeMu.Unlock()
+	if hup != 0 {
+		k.signalGroup(hup, linux.SigInfo{Signo: linux.SIGHUP, Code: linux.SI_KERNEL})
+	}
+	for _, pg := range orphaned {
+		k.signalGroup(pg, linux.SigInfo{Signo: linux.SIGHUP, Code: linux.SI_KERNEL})
+		k.signalGroup(pg, linux.SigInfo{Signo: linux.SIGCONT, Code: linux.SI_KERNEL})
+	}
 	for _, n := range notes {
 		n.to.sendInfo(n.info)
 	}

@@ -73,14 +73,15 @@ type procView struct{ tg *ThreadGroup }
 
 // Status implements procfs.Process.
 //
-// Differences from Linux: a live process always shows state R; CPU
+// Differences from Linux: a live process shows state R, or T when
+// stopped, never S; CPU
 // times, faults and context switches are not counted; VmRSS is 0 (the
 // memory map does not count resident pages yet).
 func (p procView) Status() procfs.Status {
 	tg := p.tg
 	k := tg.k
 	tg.mu.Lock()
-	name, threads, exiting := tg.name, len(tg.tasks), tg.exiting
+	name, threads, exiting, stopped := tg.name, len(tg.tasks), tg.exiting, tg.stopped
 	var ignored, caught uint64
 	for sig := 1; sig <= linux.NSIG; sig++ {
 		switch h := tg.actions[sig].Handler; {
@@ -102,8 +103,11 @@ func (p procView) Status() procfs.Status {
 		Threads: threads, SigIgnored: ignored, SigCaught: caught,
 		StartTime: time.Duration(tg.proc.start - k.bootTime), RSSLimit: procfs.Infinity,
 	}
-	if exiting {
+	switch {
+	case exiting:
 		s.State = 'Z'
+	case stopped:
+		s.State = 'T' // stopped by a signal (task_state_array)
 	}
 	if t := k.findTask(tg.tgid); t != nil && t.tg == tg {
 		t.mu.Lock()

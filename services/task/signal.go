@@ -45,12 +45,24 @@ func defaultAction(sig int) int {
 // ignores and t does not block is discarded at once, as Linux's
 // sig_ignored does (kernel/signal.c): a child's SIGCHLD to a parent that
 // does not catch it must not interrupt the parent's wait.
+//
+// Job control happens here, at sending time, as in prepare_signal and
+// complete_signal: SIGCONT resumes a stopped process and a stop signal
+// cancels a pending SIGCONT (jobctl.go); SIGKILL ends the whole process
+// at once, stopped or not. SIGCONT's default action, like SIGCHLD's, is
+// to be ignored once its effect is done (sig_kernel_ignore).
 func (t *Task) sendSignal(info linux.SigInfo) {
 	sig := int(info.Signo)
+	t.tg.prepareSignal(sig)
+	if sig == linux.SIGKILL {
+		t.tg.exitGroup(linux.Signaled(linux.SIGKILL, false))
+		return
+	}
 	t.tg.mu.Lock()
 	h := t.tg.actions[sig].Handler
 	t.tg.mu.Unlock()
-	ignored := h == linux.SIG_IGN || (h == linux.SIG_DFL && defaultAction(sig) == actIgnore)
+	da := defaultAction(sig)
+	ignored := h == linux.SIG_IGN || (h == linux.SIG_DFL && (da == actIgnore || da == actCont))
 	t.mu.Lock()
 	if ignored && t.sigmask&uint64(linux.SigBit(sig)) == 0 {
 		t.mu.Unlock()
@@ -117,6 +129,9 @@ func (t *Task) deliverSignals() {
 	// arch/x86/kernel/signal.c handle_signal).
 	restart := r.RAX == errnoRet(linux.ERESTARTSYS) || r.RAX == errnoRet(linux.ERESTARTNOHAND)
 	for !t.exiting.Load() {
+		// A group stop takes every thread before any signal is
+		// handled (get_signal: do_signal_stop).
+		t.park()
 		info, ok := t.dequeue()
 		if !ok {
 			break
@@ -133,8 +148,17 @@ func (t *Task) deliverSignals() {
 			continue
 		case act.Handler == linux.SIG_DFL:
 			switch defaultAction(sig) {
-			case actIgnore, actCont, actStop: // stop arrives with job control (part 2)
+			case actIgnore, actCont:
 				continue
+			case actStop:
+				// A terminal stop signal to an orphaned process group
+				// is discarded: nobody could continue it (get_signal,
+				// is_current_pgrp_orphaned). SIGSTOP always stops.
+				if sig != linux.SIGSTOP && t.tg.pgrpOrphaned() {
+					continue
+				}
+				t.tg.startStop(sig)
+				continue // the loop parks
 			case actCore:
 				t.k.logf("%s[%d]: killed by signal %d at rip %#x (addr %#x)", t.tg.name, t.tid, sig, r.RIP, info.Addr)
 				t.tg.exitGroup(linux.Signaled(sig, true))

@@ -258,7 +258,10 @@ func openat(t *Task, dirfd int32, pathAddr uint64, flags, mode uint32) (uint64, 
 		return 0, err
 	}
 	fd, err := t.tg.files.Openat(dirfd, p, flags, mode)
-	return uint64(fd), err
+	if err != nil {
+		return 0, err
+	}
+	return uint64(fd), t.openedTTY(fd, flags)
 }
 
 // sysClose implements close(2).
@@ -335,9 +338,21 @@ type userIO struct{ t *Task }
 func (u userIO) CopyIn(addr uint64, dst []byte) error  { return u.t.copyIn(addr, dst) }
 func (u userIO) CopyOut(addr uint64, src []byte) error { return u.t.copyOut(addr, src) }
 
-// sysIoctl implements ioctl(2).
+// sysIoctl implements ioctl(2). A terminal's job-control requests are
+// served here, where the caller's session is known (sys_tty.go).
 func sysIoctl(t *Task, a Args) (uint64, error) {
-	return t.tg.files.Ioctl(userIO{t}, a.Int(0), uint32(a[1]), a[2])
+	fd, cmd, arg := a.Int(0), uint32(a[1]), a[2]
+	if f, err := t.tg.files.FDs.Get(fd); err == nil {
+		term, ok := f.Impl().(Terminal)
+		path := f.Flags()&linux.O_PATH != 0
+		f.DecRef()
+		if ok && !path {
+			if v, err, done := t.ttyIoctl(term, cmd, arg); done {
+				return v, err
+			}
+		}
+	}
+	return t.tg.files.Ioctl(userIO{t}, fd, cmd, arg)
 }
 
 func sysDup(t *Task, a Args) (uint64, error) {

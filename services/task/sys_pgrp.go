@@ -10,7 +10,7 @@ func init() {
 	register(109, "setpgid", sysSetpgid, Supported, "")
 	register(121, "getpgid", sysGetpgid, Supported, "")
 	register(111, "getpgrp", func(t *Task, _ Args) (uint64, error) { return uint64(t.tg.pgidOf()), nil }, Supported, "")
-	register(112, "setsid", sysSetsid, Partial, "no controlling terminal to drop yet")
+	register(112, "setsid", sysSetsid, Supported, "")
 	register(124, "getsid", sysGetsid, Supported, "")
 	register(62, "kill", sysKill, Supported, "everything runs as root: no permission checks")
 }
@@ -118,7 +118,8 @@ func sysSetpgid(t *Task, a Args) (uint64, error) {
 }
 
 // sysSetsid implements setsid(2): EPERM for a process group leader (a
-// group with the caller's ID exists).
+// group with the caller's ID exists). The new session has no controlling
+// terminal (ksys_setsid's proc_clear_tty).
 func sysSetsid(t *Task, _ Args) (uint64, error) {
 	k := t.k
 	k.treeMu.Lock()
@@ -129,7 +130,7 @@ func sysSetsid(t *Task, _ Args) (uint64, error) {
 			return 0, linux.EPERM
 		}
 	}
-	self.pgid, self.sid = self.tgid, self.tgid
+	self.pgid, self.sid, self.ctty = self.tgid, self.tgid, nil
 	return uint64(self.sid), nil
 }
 

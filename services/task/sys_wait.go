@@ -33,19 +33,34 @@ func (s waitSel) matches(c *ThreadGroup) bool {
 	return (c.exitSignal != linux.SIGCHLD) == (s.options&linux.WCLONE != 0)
 }
 
-// waitResult is what a wait found: a child that ended.
+// waitResult is what a wait found: a child that ended, stopped or
+// continued.
 type waitResult struct {
 	pid    int32
 	status linux.WaitStatus
+	// code and sigStatus are waitid's si_code and si_status.
+	code, sigStatus int32
 }
 
-// wait implements do_wait for exited children: it returns the first
-// eligible zombie (reaped unless WNOWAIT), ok false with WNOHANG when
-// children live but none has ended, and ECHILD when no child is
-// eligible. It blocks otherwise; a signal ends the wait with ERESTARTSYS.
-// WUNTRACED/WSTOPPED and WCONTINUED are accepted, but nothing stops yet.
+// Wait statuses of job control (include/uapi/linux/wait.h, the W*
+// macros of wait(2)): 0x7f with the stop signal above, and 0xffff for a
+// continued child.
+const (
+	waitStopped   = 0x7f
+	waitContinued = 0xffff
+)
+
+// wait implements do_wait (kernel/exit.c): for each eligible child, in the
+// order of wait_consider_task, an ended child (WEXITED, reaped unless
+// WNOWAIT), a stopped one not yet reported (WUNTRACED/WSTOPPED,
+// wait_task_stopped) or a continued one (WCONTINUED,
+// wait_task_continued); a report of a stop or a continuation is given
+// once unless WNOWAIT. It returns ok false with WNOHANG when children
+// live but none qualifies, and ECHILD when no child is eligible. It
+// blocks otherwise; a signal ends the wait with ERESTARTSYS.
 func (t *Task) wait(s waitSel) (waitResult, bool, error) {
 	k := t.k
+	keep := s.options&linux.WNOWAIT != 0
 	for {
 		k.treeMu.Lock()
 		tg := t.tg
@@ -55,13 +70,32 @@ func (t *Task) wait(s waitSel) (waitResult, bool, error) {
 				continue
 			}
 			any = true
-			if !c.zombie || s.options&linux.WEXITED == 0 {
+			c.mu.Lock()
+			var r waitResult
+			found := false
+			switch {
+			case c.zombie:
+				if s.options&linux.WEXITED != 0 {
+					code, st := c.exitStatus.ChildInfo()
+					r, found = waitResult{pid: c.tgid, status: c.exitStatus, code: code, sigStatus: st}, true
+				}
+			case s.options&linux.WSTOPPED != 0 && c.waitStop != 0:
+				sig := c.waitStop
+				r, found = waitResult{pid: c.tgid, status: linux.WaitStatus(sig<<8 | waitStopped), code: linux.CLD_STOPPED, sigStatus: int32(sig)}, true
+				if !keep {
+					c.waitStop = 0
+				}
+			case s.options&linux.WCONTINUED != 0 && c.waitCont:
+				r, found = waitResult{pid: c.tgid, status: waitContinued, code: linux.CLD_CONTINUED, sigStatus: linux.SIGCONT}, true
+				if !keep {
+					c.waitCont = false
+				}
+			}
+			c.mu.Unlock()
+			if !found {
 				continue
 			}
-			c.mu.Lock()
-			r := waitResult{pid: c.tgid, status: c.exitStatus}
-			c.mu.Unlock()
-			if s.options&linux.WNOWAIT == 0 {
+			if c.zombie && !keep {
 				k.reapLocked(c)
 			}
 			k.treeMu.Unlock()
@@ -152,8 +186,7 @@ func sysWaitid(t *Task, a Args) (uint64, error) {
 	if infop != 0 {
 		var info linux.SigInfo
 		if ok {
-			code, status := r.status.ChildInfo()
-			info = linux.SigInfo{Signo: linux.SIGCHLD, Code: code, Addr: uint64(uint32(r.pid)), Status: status}
+			info = linux.SigInfo{Signo: linux.SIGCHLD, Code: r.code, Addr: uint64(uint32(r.pid)), Status: r.sigStatus}
 		}
 		b := info.Bytes() // si_utime and si_stime stay zero
 		if err := t.copyOut(infop, b[:]); err != nil {

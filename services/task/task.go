@@ -86,6 +86,8 @@ type ThreadGroup struct {
 	// vforkDone is closed when a CLONE_VFORK child execs or exits
 	// (complete_vfork_done); nil otherwise.
 	vforkDone chan struct{}
+	// jobState is the group-stop state (jobctl.go).
+	jobState
 
 	// treeNode is the process's place in the tree (process.go).
 	// Protected by k.treeMu.
@@ -264,7 +266,12 @@ func (t *Task) exit() {
 	tg.mu.Lock()
 	delete(tg.tasks, t.tid)
 	last := len(tg.tasks) == 0
+	// A group stop waits for no thread that is gone.
+	stopSig, stopped := tg.stopSig, !last && tg.checkStoppedLocked()
 	tg.mu.Unlock()
+	if stopped {
+		tg.notifyParentJob(linux.CLD_STOPPED, stopSig)
+	}
 	if last {
 		tg.releaseVfork()
 		if tg.files != nil && tg.files.FDs != nil {

@@ -51,6 +51,11 @@ func (t *Task) readFD(fd int32, dst []byte, done uint64) (int, error) {
 	if fl := f.Flags(); fl&linux.O_PATH != 0 || fl&linux.O_ACCMODE == linux.O_WRONLY {
 		return 0, linux.EBADF
 	}
+	if term, ok := f.Impl().(Terminal); ok && done == 0 {
+		if err := t.ttyRead(term); err != nil {
+			return 0, err
+		}
+	}
 	n, err := r.ReadWait(dst, nonblock || done > 0, taskWaiter{t})
 	if done > 0 && err == linux.EAGAIN {
 		return 0, nil
@@ -66,6 +71,11 @@ func (t *Task) writeFD(fd int32, src []byte) (int, error) {
 		return 0, err
 	}
 	defer f.DecRef()
+	if term, ok := f.Impl().(Terminal); ok && f.Flags()&linux.O_ACCMODE != linux.O_RDONLY {
+		if err := t.ttyWrite(term); err != nil {
+			return 0, err
+		}
+	}
 	w, ok := f.Impl().(waiter.Writer)
 	if !ok {
 		return f.Write(src)

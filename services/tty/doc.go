@@ -17,9 +17,13 @@
 //     ECHOK, ECHOKE, ECHONL, ECHOCTL).
 //   - Output, the program's and the echo alike, goes through OPOST
 //     processing (ONLCR, OCRNL, ONLRET, ONOCR) to the sink.
-//   - Signals go to a Foreground, the foreground process group. There is
-//     one process for now, so the kernel sets init; job control (part 2)
-//     will move it with TIOCSPGRP.
+//   - Signals go to a Foreground, the foreground process group. The
+//     terminal records the session it controls and the foreground group
+//     (JobControl, SetJobControl); the rules of job control that need
+//     the caller's process (TIOCSCTTY, TIOCSPGRP, TIOCGPGRP, TIOCGSID,
+//     TIOCNOTTY, /dev/tty, SIGTTIN and SIGTTOU for background groups)
+//     live in the process layer, services/task, which has the process
+//     tree (drivers/tty/tty_jobctrl.c's checks).
 //
 // Reads follow n_tty_read: in canonical mode one line per read, EOF as
 // an empty line; otherwise VMIN and VTIME as termios(3) describes them.

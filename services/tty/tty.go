@@ -33,7 +33,11 @@ type TTY struct {
 	mu      sync.Mutex
 	termios linux.Termios
 	winsize [linux.SizeofWinsize]byte
-	fg      Foreground
+	// sid and pgrp are the session this terminal controls and its
+	// foreground process group (tty_struct's ctrl.session and
+	// ctrl.pgrp), 0 for none; fg is where the foreground's signals go.
+	sid, pgrp int32
+	fg        Foreground
 	// lines are completed canonical lines, oldest first; an empty line is
 	// an end of file (VEOF at the start of a line).
 	lines [][]byte
@@ -73,12 +77,32 @@ func New(out io.Writer) *TTY {
 	return t
 }
 
-// SetForeground sets the process group that terminal signals go to (nil:
-// none, they are dropped).
+// SetForeground sets where terminal signals go (nil: nowhere, they are
+// dropped) without a session: for a terminal used outside job control.
+// SetJobControl is the process layer's way.
 func (t *TTY) SetForeground(fg Foreground) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.fg = fg
+}
+
+// JobControl returns the session the terminal controls and its
+// foreground process group, 0 for none.
+func (t *TTY) JobControl() (sid, pgrp int32) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.sid, t.pgrp
+}
+
+// SetJobControl makes the terminal the controlling terminal of session
+// sid with foreground group pgrp, whose signals go to fg (sid 0: it
+// controls no session any more; pgrp 0: no foreground). The process
+// layer calls it for TIOCSCTTY, TIOCSPGRP and when a session lets the
+// terminal go (drivers/tty/tty_jobctrl.c); it makes the checks.
+func (t *TTY) SetJobControl(sid, pgrp int32, fg Foreground) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.sid, t.pgrp, t.fg = sid, pgrp, fg
 }
 
 // Pump feeds everything r delivers to Receive until r fails; the error
@@ -309,18 +333,31 @@ func (t *TTY) Ioctl(io vfs.UserIO, cmd uint32, arg uint64) (uint64, error) {
 			return 0, linux.EINVAL
 		}
 		return 0, nil
-	case linux.TCSBRK, linux.TCXONC, linux.TIOCSCTTY, linux.TIOCNOTTY:
-		// tcdrain, tcflow: output is never queued or stopped. The console
-		// is everyone's controlling terminal until sessions arrive.
+	case linux.TCSBRK, linux.TCXONC:
+		// tcdrain, tcflow: output is never queued or stopped.
 		return 0, nil
 	case linux.TIOCGPGRP, linux.TIOCGSID:
-		// One process for now: init (pid 1) leads the only group and
-		// session. Part 2 of job control tracks the real ones.
+		// What the terminal records; whether the caller may ask (its
+		// controlling terminal or ENOTTY) is the process layer's check,
+		// made before it gets here (services/task sys_tty.go).
+		t.mu.Lock()
+		v := t.pgrp
+		if cmd == linux.TIOCGSID {
+			v = t.sid
+		}
+		t.mu.Unlock()
+		if cmd == linux.TIOCGSID && v == 0 {
+			return 0, linux.ENOTTY
+		}
 		var b [4]byte
-		binary.LittleEndian.PutUint32(b[:], 1)
+		binary.LittleEndian.PutUint32(b[:], uint32(v))
 		return 0, io.CopyOut(arg, b[:])
-	case linux.TIOCSPGRP:
-		return 0, nil
+	case linux.TIOCSCTTY, linux.TIOCNOTTY, linux.TIOCSPGRP:
+		// These need the caller's process, session and group: the
+		// process layer serves them with SetJobControl. Reaching the
+		// terminal without it, they fail as on a terminal that is not
+		// the caller's.
+		return 0, linux.ENOTTY
 	}
 	return 0, linux.ENOTTY
 }

@@ -453,3 +453,40 @@ func TestOverlongLineIsCut(t *testing.T) {
 		t.Errorf("line of %d bytes, want %d", len(got), bufSize)
 	}
 }
+
+// TestJobControlState: the terminal records the session it controls
+// and its foreground group for the process layer; ISIG signals go to the
+// foreground set with them; TIOCGPGRP and TIOCGSID report them (ENOTTY
+// for TIOCGSID without a session), and the requests that need the
+// caller's process fail with ENOTTY when they reach the terminal itself.
+func TestJobControlState(t *testing.T) {
+	tt := New(&sink{})
+	m := &mem{}
+	if sid, pg := tt.JobControl(); sid != 0 || pg != 0 {
+		t.Fatalf("new terminal controls %d/%d", sid, pg)
+	}
+	if _, err := tt.Ioctl(m, linux.TIOCGSID, 0); err != linux.ENOTTY {
+		t.Errorf("TIOCGSID without session: %v", err)
+	}
+	f := &fg{}
+	tt.SetJobControl(7, 9, f)
+	tt.Receive([]byte{26, 28})
+	if got := f.got(); len(got) != 2 || got[0] != linux.SIGTSTP || got[1] != linux.SIGQUIT {
+		t.Errorf("^Z ^\\ raised %v", got)
+	}
+	for cmd, want := range map[uint32]uint32{linux.TIOCGPGRP: 9, linux.TIOCGSID: 7} {
+		if _, err := tt.Ioctl(m, cmd, 0); err != nil || binary.LittleEndian.Uint32(m.b) != want {
+			t.Errorf("ioctl %#x: %v %v, want %d", cmd, err, m.b, want)
+		}
+	}
+	for _, cmd := range []uint32{linux.TIOCSCTTY, linux.TIOCNOTTY, linux.TIOCSPGRP} {
+		if _, err := tt.Ioctl(m, cmd, 0); err != linux.ENOTTY {
+			t.Errorf("ioctl %#x on the bare terminal: %v", cmd, err)
+		}
+	}
+	tt.SetJobControl(0, 0, nil)
+	tt.Receive([]byte{3})
+	if got := f.got(); len(got) != 2 {
+		t.Errorf("a released terminal still signals: %v", got)
+	}
+}

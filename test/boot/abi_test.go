@@ -114,9 +114,11 @@ var abiKnownGaps = map[string]string{}
 // getdents64, chdir, fchdir, getcwd; ELOOP, ENAMETOOLONG, ENOTEMPTY),
 // attrs (stat, statx, chmod, chown, utimensat, utimes, truncate, fsync,
 // access, umask, statfs), mem (mmap, mprotect, munmap, mremap, madvise,
-// mincore, brk, a SIGSEGV handler) and mmapfile (file mappings).
+// mincore, brk, a SIGSEGV handler), mmapfile (file mappings) and jobctl
+// (stop, continue and their wait statuses, SIGCHLD and SA_NOCLDSTOP,
+// setsid/setpgid errors, terminal ioctls on a pipe).
 func TestABIDifferentialC(t *testing.T) {
-	for _, name := range []string{"files", "names", "attrs", "mem", "mmapfile", "robust"} {
+	for _, name := range []string{"files", "names", "attrs", "mem", "mmapfile", "robust", "jobctl"} {
 		t.Run(name, func(t *testing.T) {
 			bin := buildMusl(t, name)
 			host, aster := runDifferential(t, name, bin)

@@ -55,6 +55,12 @@ static void tty_part(void) {
 		say("stdin is not a terminal\n");
 		exit(1);
 	}
+	/* As on Linux, init starts without a controlling terminal: Ctrl-C
+	 * reaches it only once it leads a session that has the console
+	 * (drivers/tty/tty_jobctrl.c tiocsctty). */
+	setsid();
+	if (ioctl(0, TIOCSCTTY, 0) != 0)
+		say("TIOCSCTTY: %s\n", strerror(errno));
 	say("prompt1> ");
 	n = read(0, buf, sizeof buf);
 	show("line1", buf, n);
