@@ -22,6 +22,7 @@ func TestEnumerate(t *testing.T) {
 	m.AddFunction(0, 5, 0, 0x1234, 0x4444, 0)
 	m.AddFunction(0, 5, 2, 0x1234, 0x5555, 0)  // device 5 is not multi-function
 	m.AddFunction(7, 31, 0, 0xFFFF, 0xFFFF, 0) // reads as nothing
+	m.AddFunction(9, 0, 0, 0x1234, 0x9999, 0)  // no bridge leads to bus 9: unseen
 	fns, err := pci.Enumerate(m)
 	if err != nil {
 		t.Fatal(err)
