@@ -35,7 +35,9 @@ const hvcMajor = 229
 // the PCI bus and starts their drivers. A device that fails is reported
 // and left out; the machine boots without it.
 func startDevices(plat tee.Platform) devfs.Config {
-	var cfg devfs.Config
+	// The attestation devices of the platform (kernel/tee.go), whether
+	// or not the PCI bus comes up.
+	cfg := devfs.Config{Chars: append([]devfs.NamedChar(nil), teeChars...)}
 	swiotlb, _ := strconv.Atoi(paramOr("aster.swiotlb", "0"))
 	dma.Init(plat, boot.Memory().RAM, swiotlb)
 	m := machine{}
@@ -58,16 +60,17 @@ func startDevices(plat tee.Platform) devfs.Config {
 		fmt.Printf("aster: virtio-blk %s: /dev/%s, %d MiB, %d-byte blocks\n", f, name, d.Size()>>20, d.BlockSize())
 		cfg.Disks = append(cfg.Disks, devfs.NamedDisk{Name: name, Dev: devfs.NewBlock(d)})
 	}
+	n := 0 // hvc number
 	for _, f := range virtio.Find(fns, virtio.TypeConsole) {
 		c, err := console.Open(m, f, opts)
 		if err != nil {
 			fmt.Printf("aster: virtio-console %s: %v\n", f, err)
 			continue
 		}
-		n := len(cfg.Chars)
 		name := "hvc" + strconv.Itoa(n)
 		fmt.Printf("aster: virtio-console %s: /dev/%s\n", f, name)
 		cfg.Chars = append(cfg.Chars, devfs.NamedChar{Name: name, Major: hvcMajor, Minor: uint32(n), Dev: hvc{c}})
+		n++
 	}
 	return cfg
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -17,6 +18,9 @@ import (
 	tdxmodel "github.com/aster-cvm/aster/frame/tdx/model"
 	"github.com/aster-cvm/aster/frame/tee"
 	"github.com/aster-cvm/aster/reference"
+	"github.com/aster-cvm/aster/services/fs/devfs"
+	teedev "github.com/aster-cvm/aster/services/tee"
+	"github.com/aster-cvm/aster/services/tee/snp"
 )
 
 // The model platform (ARCHITECTURE.md "The model platform"): with
@@ -27,7 +31,15 @@ import (
 // aster.hostile=data only rewrites shared memory. aster.tee.seed seeds the
 // randomness (default 1, so a run can be replayed). The launch measurements the model reports come
 // from the host in the fw_cfg file opt/aster/measurements (astctl run
-// --tee-model writes it), as `astctl measure` computed them.
+// --measurements FILE passes it), as `astctl measure` computed them.
+// Evidence reaches user space through /dev/sev-guest and /dev/tdx_guest
+// (services/tee); SNP reports are signed with the model's published test
+// VCEK.
+
+// teeChars are the attestation devices of the platform teePlatform built
+// (/dev/sev-guest on SNP, /dev/tdx_guest on TDX); startDevices adds them
+// to devfs. Set once, before startDevices runs.
+var teeChars []devfs.NamedChar
 
 // measurementsFile is the fw_cfg name of the model's launch measurements:
 // the reference-values document `astctl measure --json` writes.
@@ -147,8 +159,58 @@ func modelTDX(meas reference.Measurements, seed uint64, hostile bool) (tee.Platf
 	}
 	// GetQuote polls: the model's host advances between two reads.
 	g.Poll = func() { mod.HostStep(); time.Sleep(time.Millisecond) }
-	return modelTDXPlatform{tdx.NewPlatform(g)}, nil
+	p := tdx.NewPlatform(g)
+	// Like any device, one that cannot start is reported and left out:
+	// a hostile host may well refuse its shared buffer.
+	if err := tdxDevice(p); err != nil {
+		fmt.Printf("aster: /dev/tdx_guest: %v\n", err)
+	}
+	return modelTDXPlatform{p}, nil
 }
+
+// quotePages is the size of the GetQuote buffer: 16 KiB, go-tdx-guest's
+// ReqBufSize and room for a quote with its certification data.
+const quotePages = 4
+
+// tdxDevice sets up /dev/tdx_guest over the TD's evidence primitives: one
+// private page for TDG.MR.REPORT, a shared buffer for GetQuote.
+func tdxDevice(p *tdx.Platform) error {
+	pages, err := device.AllocFrames(1 + quotePages)
+	if err != nil {
+		return err
+	}
+	ev, err := p.NewEvidence(pages.Phys(), pages.Phys()+tee.PageSize, quotePages*tee.PageSize)
+	if err != nil {
+		return err
+	}
+	teeChars = append(teeChars, devfs.NamedChar{
+		Name: "tdx_guest", Major: teedev.MiscMajor, Minor: teedev.TDXGuestMinor,
+		Dev: teedev.NewTDXGuest(tdxEvidence{ev}),
+	})
+	return nil
+}
+
+// tdxEvidence hands services the frame's evidence primitives, with the TDX
+// module's statuses turned into the errors /dev/tdx_guest maps to errno
+// values (Linux tdx_mcall_get_report0: OPERAND_INVALID is EINVAL,
+// OPERAND_BUSY EBUSY).
+type tdxEvidence struct{ e *tdx.Evidence }
+
+func (t tdxEvidence) Report(data *[64]byte) (*[1024]byte, error) {
+	r, err := t.e.Report(data)
+	var se *tdx.StatusError
+	if errors.As(err, &se) {
+		switch {
+		case se.Status.Is(tdx.StatusOperandInvalid):
+			err = fmt.Errorf("%w: %v", teedev.ErrTDXInvalidOperand, err)
+		case se.Status.Is(tdx.StatusOperandBusy):
+			err = fmt.Errorf("%w: %v", teedev.ErrTDXBusy, err)
+		}
+	}
+	return r, err
+}
+
+func (t tdxEvidence) Quote(tdreport *[1024]byte) ([]byte, error) { return t.e.Quote(tdreport) }
 
 func modelSNP(meas reference.Measurements, seed uint64, hostile bool) (tee.Platform, error) {
 	// The firmware's pages: the secrets page, the CPUID page and the
@@ -159,10 +221,12 @@ func modelSNP(meas reference.Measurements, seed uint64, hostile bool) (tee.Platf
 	}
 	var m snpmodel.Measurements
 	digest(m.Measurement[:], meas.SNPMeasurement)
+	// Reports are signed with the model's published test VCEK (a model
+	// key: host tests certify it under ARK/ASK keys of their own).
 	mod, err := snpmodel.New(snpmodel.Config{
 		Memory: ramBytes, MemSize: boot.Memory().Total &^ (tee.PageSize - 1),
 		SecretsPA: pages.Phys(), CPUIDPA: pages.Phys() + tee.PageSize,
-		Measurements: m, Hostile: hostile, Seed: seed,
+		Measurements: m, Hostile: hostile, Seed: seed, Signer: snpmodel.TestVCEK{},
 	})
 	if err != nil {
 		return nil, err
@@ -172,9 +236,51 @@ func modelSNP(meas reference.Measurements, seed uint64, hostile bool) (tee.Platf
 		return nil, err
 	}
 	ghcbPA := pages.Phys() + 2*tee.PageSize
-	return sev.New(sev.Config{
+	p, err := sev.New(sev.Config{
 		CPU: mod, Features: feat,
 		GHCB: pages.Bytes()[2*tee.PageSize:], GHCBPA: ghcbPA,
 		CPUIDPage: mod.CPUIDPage(),
 	})
+	if err != nil {
+		return nil, err
+	}
+	// As for TDX, an attestation device that cannot start is left out.
+	if err := sevDevice(p, pages.Bytes()[:tee.PageSize]); err != nil {
+		fmt.Printf("aster: /dev/sev-guest: %v\n", err)
+	}
+	return p, nil
+}
+
+// sevDevice sets up /dev/sev-guest: the frame's guest-request channel
+// (request, response and certificate pages, made shared) under the
+// guest-message layer, keyed with VMPCK0 from the secrets page.
+func sevDevice(p *sev.Platform, secrets []byte) error {
+	const certPages = sev.MaxCertsSize / tee.PageSize
+	pages, err := device.AllocFrames(2 + certPages)
+	if err != nil {
+		return err
+	}
+	b, pa := pages.Bytes(), pages.Phys()
+	ch, err := p.NewGuestChannel(sev.ChannelConfig{
+		Req: b[:tee.PageSize], ReqPA: pa,
+		Resp: b[tee.PageSize : 2*tee.PageSize], RespPA: pa + tee.PageSize,
+		Certs: b[2*tee.PageSize:], CertsPA: pa + 2*tee.PageSize,
+	})
+	if err != nil {
+		return err
+	}
+	// Linux waits 2 s between BUSY retries (sev-guest.c); the model's
+	// host is busy for a moment only.
+	msg, err := snp.NewMessenger(snp.MessengerConfig{
+		Channel: ch, Secrets: secrets, VMPCK: 0,
+		Wait: func() { time.Sleep(10 * time.Millisecond) },
+	})
+	if err != nil {
+		return err
+	}
+	teeChars = append(teeChars, devfs.NamedChar{
+		Name: "sev-guest", Major: teedev.MiscMajor, Minor: teedev.SEVGuestMinor,
+		Dev: teedev.NewSEVGuest(msg),
+	})
+	return nil
 }

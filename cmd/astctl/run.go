@@ -17,6 +17,7 @@ import (
 
 	"github.com/aster-cvm/aster/internal/kimage"
 	"github.com/aster-cvm/aster/internal/qemu"
+	"github.com/aster-cvm/aster/reference"
 )
 
 var runCmd = &cobra.Command{
@@ -50,6 +51,8 @@ error says which it is.`,
 	Example: `  astctl run --append aster.selftest
   astctl run out --memory 64M --timeout 2m --append aster.selftest
   astctl run --dry-run
+  astctl measure snp --ovmf OVMF.fd --json > ref.json
+  astctl run --tee-model snp --measurements ref.json
   astctl run -- -d int,cpu_reset -D /tmp/qemu.log`,
 	RunE: runRun,
 }
@@ -68,6 +71,7 @@ var runFlags struct {
 	build    bool
 	disks    []string
 	teeModel string
+	meas     string
 }
 
 func init() {
@@ -85,6 +89,7 @@ func init() {
 	f.BoolVar(&runFlags.build, "build", false, "rebuild the image even if DIR already has one")
 	f.StringArrayVar(&runFlags.disks, "disk", nil, "raw disk image attached as a virtio-blk device: the guest's /dev/vda, /dev/vdb, ... (repeatable)")
 	f.StringVar(&runFlags.teeModel, "tee-model", "", "boot on the frame's software TEE model: tdx or snp (aster.tee=model-tdx|model-snp; a model for testing, not a TEE)")
+	f.StringVar(&runFlags.meas, "measurements", "", "reference document (astctl measure snp|tdx --json) handed to the guest as QEMU fw_cfg "+measurementsFwCfg+": the launch measurements the TEE model reports")
 	rootCmd.AddCommand(runCmd)
 }
 
@@ -166,11 +171,21 @@ func runRun(cmd *cobra.Command, args []string) error {
 		return badInput(fmt.Errorf("--tee-model %q: want tdx or snp", runFlags.teeModel))
 	}
 
+	if runFlags.meas != "" {
+		arg, err := measurementsArg(runFlags.meas)
+		if err != nil {
+			return badInput(err)
+		}
+		extra = append([]string{"-fw_cfg", arg}, extra...)
+	}
+
 	interactive := qemu.IsTerminal(os.Stdin)
 	cfg := qemu.Config{
-		Kernel:      kernel,
-		Initrd:      initrd,
-		Append:      qemu.JoinCmdline(defaultCmdline, strings.Join(appendArgs, " ")),
+		Kernel: kernel,
+		Initrd: initrd,
+		// Each --append is its own fragment, so aster.tee= lands among
+		// the kernel's words even when an --append carries "-- init args".
+		Append:      qemu.JoinCmdline(append([]string{defaultCmdline}, appendArgs...)...),
 		Memory:      runFlags.memory,
 		SMP:         runFlags.smp,
 		Accel:       accel,
@@ -234,6 +249,29 @@ func runRun(cmd *cobra.Command, args []string) error {
 		return nil
 	}
 	return exitWith(code)
+}
+
+// measurementsFwCfg is the fw_cfg file the kernel reads the model's launch
+// measurements from (kernel/tee.go measurementsFile).
+const measurementsFwCfg = "opt/aster/measurements"
+
+// measurementsArg checks that path holds a reference document and returns
+// the -fw_cfg argument that hands it to the guest. QEMU's "opt/" prefix is
+// the namespace fw_cfg reserves for user files (docs/specs/fw_cfg.rst); a
+// comma in the path is doubled, as QEMU's option syntax wants.
+func measurementsArg(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("--measurements: %w", err)
+	}
+	if _, err := reference.Parse(b); err != nil {
+		return "", fmt.Errorf("--measurements %s: not a reference document (astctl measure snp|tdx --json): %w", path, err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	return "name=" + measurementsFwCfg + ",file=" + strings.ReplaceAll(abs, ",", ",,"), nil
 }
 
 // cmdContext is the command's context, or Background when it runs outside

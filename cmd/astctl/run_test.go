@@ -155,3 +155,33 @@ func TestBuildCommand(t *testing.T) {
 		t.Errorf("build of an unpatchable package exited %d, want %d", code, exitFailed)
 	}
 }
+
+// TestRunMeasurements: --measurements hands a reference document to the
+// guest as fw_cfg opt/aster/measurements (with a comma in the path doubled
+// for QEMU's option syntax), and refuses a file that is not one.
+func TestRunMeasurements(t *testing.T) {
+	dir := t.TempDir()
+	ref := filepath.Join(t.TempDir(), "ref,1.json")
+	doc := `{"format":"aster.reference-values/v1","platform":"snp","tool":{"name":"astctl","version":"test"},` +
+		`"measurements":{"snp_measurement":"` + strings.Repeat("ab", 48) + `"}}`
+	if err := os.WriteFile(ref, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, code := runAstctl(t, "run", dir, "--dry-run", "--accel", "tcg", "--tee-model", "snp", "--measurements", ref,
+		"--append", "init=/bin/attest -- snp 00", "--", "-d", "int")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	want := " -fw_cfg name=opt/aster/measurements,file=" + strings.ReplaceAll(ref, ",", ",,") + " -d int\n"
+	// aster.tee= stays among the kernel's words, before init's "--".
+	if !strings.Contains(out, want) || !strings.Contains(out, "-append 'init=/bin/attest aster.tee=model-snp -- snp 00'") {
+		t.Errorf("dry run printed\n%s\nwant it to contain %q", out, want)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte(`{"format":"aster.reference-values/v1","platform":"snp","measurements":{}}`), 0o644)
+	for _, f := range []string{bad, filepath.Join(dir, "missing.json")} {
+		if _, code := runAstctl(t, "run", dir, "--dry-run", "--measurements", f); code != 2 {
+			t.Errorf("--measurements %s: exit %d, want 2", f, code)
+		}
+	}
+}

@@ -2,8 +2,15 @@
 // detection, the GHCB MSR protocol and the GHCB page, the non-automatic-exit
 // (NAE) events a #VC handler issues (CPUID, IOIO, MSR, MMIO), page
 // validation and page state changes in the order the specifications demand,
-// the firmware-provided secrets and CPUID pages, and SNP guest messages to
-// the AMD secure processor (attestation reports, derived keys).
+// the firmware-provided CPUID page, and the guest-request channel to the
+// AMD secure processor (GuestChannel: shared request, response and
+// certificate pages and NAE 0x80000011/0x80000012).
+//
+// Mechanism only: the guest-message layer above the channel (message
+// header, AES-256-GCM under the VMPCK, sequence numbers, report and key
+// requests, the report and secrets-page layouts) is policy and format, and
+// lives in safe Go in services/tee/snp, which reaches the channel through
+// an interface of its own; kernel/ wires the two together.
 //
 // How it is put together. Everything that needs an SNP processor goes
 // through one small interface, CPU: read and write the GHCB MSR, VMGEXIT,

@@ -27,6 +27,11 @@
 // address, GetQuote's out_len and status, CPUID/MSR/IO/MMIO results are all
 // untrusted input and are checked or confined.
 //
+// Mechanism only: the frame offers services TDG.MR.REPORT and GetQuote
+// over buffers it owns (Evidence); the TDREPORT's layout and parser and the
+// /dev/tdx_guest ABI are format and policy and live in safe Go in
+// services/tee/tdx and services/tee.
+//
 // Constants, layouts and their sources are in
 // ../shared/design/TEE-REFERENCE.md §1 ("Intel TDX guest"); each constant
 // below repeats the specification table or Linux file it comes from.

@@ -12,6 +12,7 @@ import (
 	"github.com/aster-cvm/aster/frame/tdx"
 	"github.com/aster-cvm/aster/frame/tdx/model"
 	"github.com/aster-cvm/aster/frame/tee"
+	tdxreport "github.com/aster-cvm/aster/services/tee/tdx"
 	"github.com/google/go-tdx-guest/abi"
 	pb "github.com/google/go-tdx-guest/proto/tdx"
 )
@@ -322,7 +323,7 @@ func TestReportAndRTMR(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := tdx.ParseReport(raw[:])
+	r, err := tdxreport.ParseReport(raw[:])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +348,7 @@ func TestReportAndRTMR(t *testing.T) {
 		t.Errorf("RTMR2 = %x, want %x", got, want)
 	}
 	raw, _ = g.MRReport(reportPA, dataPA, &data)
-	if r, _ := tdx.ParseReport(raw[:]); r.RTMR[2] != want {
+	if r, _ := tdxreport.ParseReport(raw[:]); r.RTMR[2] != want {
 		t.Error("report does not carry the extended RTMR")
 	}
 	// Operand errors.
@@ -440,7 +441,7 @@ func TestGetQuote(t *testing.T) {
 	if !ok {
 		t.Fatalf("%T", anyq)
 	}
-	r, _ := tdx.ParseReport(rep[:])
+	r, _ := tdxreport.ParseReport(rep[:])
 	body := qv4.GetTdQuoteBody()
 	if !bytes.Equal(body.GetReportData(), r.ReportData[:]) || !bytes.Equal(body.GetMrTd(), r.MRTD[:]) || !bytes.Equal(body.GetMrSeam(), r.MRSeam[:]) {
 		t.Error("quote body does not match the TDREPORT")

@@ -22,8 +22,11 @@
 //   - a secure processor holding VMPCK0-3 in a model secrets page, which
 //     answers guest messages (AES-256-GCM, strict sequence numbers) with
 //     attestation reports in the [SNP-ABI] layout, signed by a Signer
-//     (tests use go-sev-guest's test-only VCEK chain) and derived keys
-//     (an HMAC under a model root key: not AMD's derivation);
+//     (TestVCEK, a P-384 key derived from a published label, or
+//     go-sev-guest's test-only VCEK chain in tests) and derived keys (an
+//     HMAC under a model root key: not AMD's derivation). It speaks the
+//     message and report formats of services/tee/snp, the package the
+//     guest uses, so both sides share one definition of the layouts;
 //   - a hostile-host mode: BUSY and spurious INVALID_LEN on guest
 //     requests, corrupted responses, failed or backwards page state
 //     changes, and shared memory rewritten in BeforeRead.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aster-cvm/aster/frame/sev"
 	"github.com/aster-cvm/aster/frame/tee"
+	"github.com/aster-cvm/aster/services/tee/snp"
 )
 
 // NameModel is the platform name the model reports everywhere.
@@ -203,7 +204,7 @@ func (m *Model) CPUIDPage() []byte {
 // SecretsPage returns the secrets page the model's firmware installs
 // (version 3, model VMPCKs, a zero OS area).
 func (m *Model) SecretsPage() []byte {
-	s := sev.Secrets{Version: 3, VMPCK: m.psp.vmpck}
+	s := snp.Secrets{Version: 3, VMPCK: m.psp.vmpck}
 	return s.Marshal()
 }
 

@@ -2,6 +2,9 @@ package model_test
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/rsa"
 	"errors"
 	"strings"
 	"testing"
@@ -10,7 +13,9 @@ import (
 	"github.com/aster-cvm/aster/frame/sev"
 	"github.com/aster-cvm/aster/frame/sev/model"
 	"github.com/aster-cvm/aster/frame/tee"
+	"github.com/aster-cvm/aster/services/tee/snp"
 	"github.com/google/go-sev-guest/abi"
+	spb "github.com/google/go-sev-guest/proto/sevsnp"
 	sevtest "github.com/google/go-sev-guest/testing"
 	"github.com/google/go-sev-guest/verify"
 	"github.com/google/go-sev-guest/verify/trust"
@@ -61,12 +66,19 @@ func newMachine(t testing.TB, cfg model.Config) *machine {
 	return mc
 }
 
-func (mc *machine) messenger(t testing.TB, certPages int) *sev.Messenger {
+// messenger returns the guest-message layer (services/tee/snp) over the
+// frame's guest-request channel, with certPages pages of certificate
+// buffer.
+func (mc *machine) messenger(t testing.TB, certPages int) *snp.Messenger {
 	t.Helper()
-	msg, err := mc.p.NewMessenger(sev.MessengerConfig{
-		Secrets: mc.mem(secretsPA, 4096), Req: mc.mem(reqPA, 4096), Resp: mc.mem(respPA, 4096),
+	ch, err := mc.p.NewGuestChannel(sev.ChannelConfig{
+		Req: mc.mem(reqPA, 4096), Resp: mc.mem(respPA, 4096),
 		ReqPA: reqPA, RespPA: respPA, Certs: mc.mem(certsPA, certPages*4096), CertsPA: certsPA,
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := snp.NewMessenger(snp.MessengerConfig{Channel: ch, Secrets: mc.mem(secretsPA, 4096)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,11 +326,11 @@ func TestReportVerifies(t *testing.T) {
 	msg := mc.messenger(t, 4)
 	var ud [64]byte
 	copy(ud[:], "nonce: aster model test")
-	report, certs, err := msg.ExtReport(ud, 0)
+	report, certs, err := msg.ExtReport(ud, 0, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := sev.ParseReport(report)
+	r, err := snp.ParseReport(report)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +350,7 @@ func TestReportVerifies(t *testing.T) {
 		t.Fatalf("verify: %v", err)
 	}
 	// A flipped bit of REPORT_DATA must break the signature.
-	report[sev.ReportDataOffset] ^= 1
+	report[snp.ReportDataOffset] ^= 1
 	att, _ = abi.ReportCertsToProto(append(append([]byte(nil), report...), certs...))
 	if err := verify.SnpAttestation(att, opts); err == nil {
 		t.Error("tampered report verified")
@@ -347,8 +359,8 @@ func TestReportVerifies(t *testing.T) {
 	if _, err := msg.Report(ud, 0); err != nil {
 		t.Error(err)
 	}
-	k1, err1 := msg.DerivedKey(sev.KeyReq{GuestFieldSelect: 1})
-	k2, err2 := msg.DerivedKey(sev.KeyReq{GuestFieldSelect: 1})
+	k1, err1 := msg.DerivedKey(snp.KeyReq{GuestFieldSelect: 1})
+	k2, err2 := msg.DerivedKey(snp.KeyReq{GuestFieldSelect: 1})
 	if err1 != nil || err2 != nil || k1 != k2 || k1 == [32]byte{} {
 		t.Errorf("derived keys %x %x: %v %v", k1, k2, err1, err2)
 	}
@@ -368,8 +380,8 @@ func TestCertsTooSmall(t *testing.T) {
 	}
 	msg := mc.messenger(t, 1)
 	var ud [64]byte
-	_, _, err := msg.ExtReport(ud, 0)
-	var small *sev.CertsTooSmallError
+	_, _, err := msg.ExtReport(ud, 0, 1)
+	var small *snp.CertsTooSmallError
 	if !errors.As(err, &small) || small.Pages != need {
 		t.Fatalf("ExtReport with one page: %v", err)
 	}
@@ -388,7 +400,7 @@ func TestSequenceNumbers(t *testing.T) {
 	if _, err := msg.Report(ud, 0); err != nil {
 		t.Fatal(err)
 	}
-	secrets, _ := sev.ParseSecrets(mc.mem(secretsPA, 4096))
+	secrets, _ := snp.ParseSecrets(mc.mem(secretsPA, 4096))
 	if secrets.OS.MsgSeqno[0] != 2 {
 		t.Errorf("OS area seqno = %d, want 2 (request 1, response 2)", secrets.OS.MsgSeqno[0])
 	}
@@ -415,10 +427,10 @@ func TestSequenceNumbers(t *testing.T) {
 	if _, err := msg.Report(ud, 0); err == nil {
 		t.Fatal("request with a reused sequence number succeeded")
 	}
-	if _, err := msg.Report(ud, 0); !errors.Is(err, sev.ErrVMPCKDisabled) {
+	if _, err := msg.Report(ud, 0); !errors.Is(err, snp.ErrVMPCKDisabled) {
 		t.Errorf("after the failure: %v", err)
 	}
-	if s, _ := sev.ParseSecrets(mc.mem(secretsPA, 4096)); s.VMPCK[0] != [32]byte{} {
+	if s, _ := snp.ParseSecrets(mc.mem(secretsPA, 4096)); s.VMPCK[0] != [32]byte{} {
 		t.Error("VMPCK0 not wiped in the secrets page")
 	}
 }
@@ -439,9 +451,9 @@ func (c *replayCPU) VMGEXIT() error {
 	g, _ := sev.NewGHCB(c.mc.mem(ghcbPA, 4096))
 	if g.Raw(sev.FieldSWExitCode) == sev.ExitGuestRequest && c.mc.m.ReadGHCBMSR() == ghcbPA {
 		page := c.mc.mem(respPA, 4096)
-		h, pt, err := sev.OpenMessage(append([]byte(nil), page...), c.key)
+		h, pt, err := snp.OpenMessage(append([]byte(nil), page...), c.key)
 		if err == nil {
-			_ = sev.SealMessage(page, c.key, h.Seqno+2, h.Type, h.Version, h.VMPCK, pt)
+			_ = snp.SealMessage(page, c.key, h.Seqno+2, h.Type, h.Version, h.VMPCK, pt)
 		}
 	}
 	return nil
@@ -451,7 +463,7 @@ func TestGuestChecksResponseSeqno(t *testing.T) {
 	mc := &machine{ram: make([]byte, memSize)}
 	m, _ := model.New(model.Config{Memory: mc.mem, MemSize: memSize, SecretsPA: secretsPA})
 	mc.m = m
-	s, _ := sev.ParseSecrets(mc.mem(secretsPA, 4096))
+	s, _ := snp.ParseSecrets(mc.mem(secretsPA, 4096))
 	cpu := &replayCPU{Model: m, mc: mc, key: s.VMPCK[0][:]}
 	feat, _ := sev.Detect(m.CPUID, m.RDMSR)
 	p, err := sev.New(sev.Config{CPU: cpu, Features: feat, GHCB: mc.mem(ghcbPA, 4096), GHCBPA: ghcbPA})
@@ -461,10 +473,10 @@ func TestGuestChecksResponseSeqno(t *testing.T) {
 	mc.p = p
 	msg := mc.messenger(t, 0)
 	var ud [64]byte
-	if _, err := msg.Report(ud, 0); !errors.Is(err, sev.ErrMsg) {
+	if _, err := msg.Report(ud, 0); !errors.Is(err, snp.ErrMsg) {
 		t.Errorf("response with seqno+3: %v", err)
 	}
-	if _, err := msg.Report(ud, 0); !errors.Is(err, sev.ErrVMPCKDisabled) {
+	if _, err := msg.Report(ud, 0); !errors.Is(err, snp.ErrVMPCKDisabled) {
 		t.Errorf("after a bad response: %v", err)
 	}
 }
@@ -493,20 +505,25 @@ func TestHostile(t *testing.T) {
 				failures++
 			}
 		}
-		msg, err := p.NewMessenger(sev.MessengerConfig{
-			Secrets: mc.mem(secretsPA, 4096), Req: mc.mem(reqPA, 4096), Resp: mc.mem(respPA, 4096),
+		ch, err := p.NewGuestChannel(sev.ChannelConfig{
+			Req: mc.mem(reqPA, 4096), Resp: mc.mem(respPA, 4096),
 			ReqPA: reqPA, RespPA: respPA, Certs: mc.mem(certsPA, 4*4096), CertsPA: certsPA,
 		})
 		if err != nil {
 			failures++
 			continue
 		}
+		msg, err := snp.NewMessenger(snp.MessengerConfig{Channel: ch, Secrets: mc.mem(secretsPA, 4096)})
+		if err != nil {
+			failures++
+			continue
+		}
 		for i := 0; i < 10; i++ {
 			var ud [64]byte
-			if _, _, err := msg.ExtReport(ud, 0); err != nil {
+			if _, _, err := msg.ExtReport(ud, 0, 4); err != nil {
 				failures++
 			}
-			if _, err := msg.DerivedKey(sev.KeyReq{}); err != nil {
+			if _, err := msg.DerivedKey(snp.KeyReq{}); err != nil {
 				failures++
 			}
 		}
@@ -543,5 +560,60 @@ func TestBeforeReadHostile(t *testing.T) {
 	mc.p.BeforeRead(dmaPA+0x100000, make([]byte, 8)) // private: recorded
 	if len(mc.m.Violations()) == 0 {
 		t.Error("BeforeRead of private memory not recorded")
+	}
+}
+
+// TestVCEKVerifies: a report signed by the model's published test VCEK
+// verifies with go-sev-guest once a host certifies that key under ARK and
+// ASK keys of its own (what test/boot's TestAttest does with reports from
+// the guest).
+func TestVCEKVerifies(t *testing.T) {
+	ms := model.Measurements{Measurement: [48]byte{7, 7, 7}}
+	mc := newMachine(t, model.Config{Signer: model.TestVCEK{}, Measurements: ms})
+	msg := mc.messenger(t, 4)
+	var ud [64]byte
+	copy(ud[:], "model VCEK")
+	report, certs, err := msg.ExtReport(ud, 0, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(certs) != 4*4096 || !bytes.Equal(certs, make([]byte, len(certs))) {
+		t.Errorf("the model's host has no certificates, yet %d bytes came back", len(certs))
+	}
+	rk := func() *rsa.PrivateKey {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	ark, ask := rk(), rk()
+	b := &sevtest.AmdSignerBuilder{
+		Keys:        &sevtest.AmdKeys{Ark: ark, Ask: ask, Asvk: ask, Vcek: &ecdsa.PrivateKey{PublicKey: *model.VCEKPublicKey()}},
+		ProductName: "Milan-B1", CSPID: "aster model test",
+		ArkCreationTime: time.Now(), AskCreationTime: time.Now(), AsvkCreationTime: time.Now(), VcekCreationTime: time.Now(),
+	}
+	chain, err := b.TestOnlyCertChain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp, err := abi.ReportToProto(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	att := &spb.Attestation{Report: rp, CertificateChain: &spb.CertificateChain{
+		VcekCert: chain.Vcek.Raw, AskCert: chain.Ask.Raw, ArkCert: chain.Ark.Raw,
+	}}
+	roots := map[string][]*trust.AMDRootCerts{"Milan": {{
+		Product: "Milan", ProductLine: "Milan",
+		ProductCerts: &trust.ProductCerts{Ark: chain.Ark, Ask: chain.Ask, Asvk: chain.Asvk},
+	}}}
+	opts := &verify.Options{TrustedRoots: roots, DisableCertFetching: true, Product: abi.DefaultSevProduct(), Now: time.Now()}
+	if err := verify.SnpAttestation(att, opts); err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	rp.ReportData[0] ^= 1
+	if err := verify.SnpAttestation(att, opts); err == nil {
+		t.Error("tampered report verified")
 	}
 }

@@ -8,18 +8,19 @@ import (
 
 	"github.com/aster-cvm/aster/frame/sev"
 	"github.com/aster-cvm/aster/frame/tee"
+	"github.com/aster-cvm/aster/services/tee/snp"
 )
 
 // fwInvalidParam is the firmware status the model's secure processor
 // returns for a message it refuses (bad authentication, sequence number,
 // version or type): SEV status INVALID_PARAM, the model's choice.
-const fwInvalidParam = sev.StatusInvalidParm
+const fwInvalidParam = snp.StatusInvalidParm
 
 // psp is the model's secure processor (AMD-SP): the VMPCKs it shares with
 // the guest through the secrets page and the per-key sequence numbers.
 type psp struct {
 	m        *Model
-	vmpck    [4][sev.VMPCKSize]byte
+	vmpck    [4][snp.VMPCKSize]byte
 	last     [4]uint64 // last sequence number used with each key
 	rootKey  [32]byte  // model root key for derived keys
 	reportID [32]byte
@@ -49,8 +50,9 @@ func (m *Model) sharedRange(pa, n uint64) bool {
 	return true
 }
 
-// certTable returns the host's certificate table for extended reports: the
-// signer's, or just the all-zero terminating entry.
+// certTable returns the host's certificate table for extended reports:
+// the signer's, or nil for a host that has none (it then completes an
+// extended request as a plain one, needing no pages).
 //
 // Preconditions: m.mu held.
 func (m *Model) certTable() []byte {
@@ -59,7 +61,7 @@ func (m *Model) certTable() []byte {
 			return t
 		}
 	}
-	return make([]byte, 24)
+	return nil
 }
 
 // guestRequest handles NAE 0x80000011/0x80000012 ([GHCB] §4.1.8): request
@@ -91,22 +93,22 @@ func (m *Model) guestRequest(g sev.GHCB, ext bool) error {
 			g.Set(sev.FieldSWExitInfo2, sev.VMMErrInvalidLen<<32)
 			return nil
 		}
-		if !m.sharedRange(certsPA, n) {
+		if n > 0 && !m.sharedRange(certsPA, n) {
 			m.violate("extended guest request with certificate buffer %#x+%d pages: not shared", certsPA, n)
 			return m.refuse(g, sev.GHCBErrInvalidInput)
 		}
 		certs = append(certs, make([]byte, n*tee.PageSize-uint64(len(certs)))...)
 	}
-	req := slices.Clone(m.cfg.Memory(reqPA, sev.MsgPageSize))
+	req := slices.Clone(m.cfg.Memory(reqPA, snp.MsgPageSize))
 	resp, fwErr := m.psp.handle(req)
 	if fwErr != 0 {
 		g.Set(sev.FieldSWExitInfo2, fwErr)
 		return nil
 	}
-	out := m.cfg.Memory(respPA, sev.MsgPageSize)
+	out := m.cfg.Memory(respPA, snp.MsgPageSize)
 	copy(out, resp)
 	if m.hostile(8) { // the host owns the response page
-		out[m.rng.IntN(sev.MsgHeaderSize+64)] ^= byte(1 + m.rng.IntN(255))
+		out[m.rng.IntN(snp.MsgHeaderSize+64)] ^= byte(1 + m.rng.IntN(255))
 	}
 	if ext {
 		copy(m.cfg.Memory(certsPA, len(certs)), certs)
@@ -120,13 +122,13 @@ func (m *Model) guestRequest(g sev.GHCB, ext bool) error {
 // the next sequence number (so no IV is ever accepted twice), answer with
 // sequence number + 1 and type + 1.
 func (p *psp) handle(req []byte) ([]byte, uint64) {
-	h, err := sev.ParseMsgHeader(req)
+	h, err := snp.ParseMsgHeader(req)
 	if err != nil {
 		p.m.violate("guest message: %v", err)
 		return nil, fwInvalidParam
 	}
 	key := p.vmpck[h.VMPCK][:]
-	_, pt, err := sev.OpenMessage(req, key)
+	_, pt, err := snp.OpenMessage(req, key)
 	if err != nil {
 		p.m.violate("guest message: %v", err)
 		return nil, fwInvalidParam
@@ -140,15 +142,15 @@ func (p *psp) handle(req []byte) ([]byte, uint64) {
 	}
 	var out []byte
 	switch h.Type {
-	case sev.MsgReportReq:
+	case snp.MsgReportReq:
 		out = p.report(pt, h.VMPCK)
-	case sev.MsgKeyReq:
+	case snp.MsgKeyReq:
 		out = p.derivedKey(pt, h.VMPCK)
 	default:
 		return nil, fwInvalidParam
 	}
-	resp := make([]byte, sev.MsgPageSize)
-	if err := sev.SealMessage(resp, key, h.Seqno+1, h.Type+1, h.Version, h.VMPCK, out); err != nil {
+	resp := make([]byte, snp.MsgPageSize)
+	if err := snp.SealMessage(resp, key, h.Seqno+1, h.Type+1, h.Version, h.VMPCK, out); err != nil {
 		return nil, fwInvalidParam
 	}
 	p.last[h.VMPCK] = h.Seqno + 1
@@ -159,25 +161,25 @@ func (p *psp) handle(req []byte) ([]byte, uint64) {
 // with the model's measurements, REPORT_DATA echoed, signed by the signer
 // (VCEK, signer info 0).
 func (p *psp) report(req []byte, vmpck uint8) []byte {
-	rsp := make([]byte, sev.ReportRspHdrSize)
-	userData, vmpl, keySel, err := sev.DecodeReportReq(req)
+	rsp := make([]byte, snp.ReportRspHdrSize)
+	userData, vmpl, keySel, err := snp.DecodeReportReq(req)
 	switch {
 	case err != nil || vmpl > 3 || vmpl < uint32(vmpck):
-		binary.LittleEndian.PutUint32(rsp, sev.StatusInvalidParm)
+		binary.LittleEndian.PutUint32(rsp, snp.StatusInvalidParm)
 		return rsp
 	case keySel > 1: // 0 either, 1 VCEK; the model has no VLEK
-		binary.LittleEndian.PutUint32(rsp, sev.StatusInvalidKey)
+		binary.LittleEndian.PutUint32(rsp, snp.StatusInvalidKey)
 		return rsp
 	}
 	ms := p.m.cfg.Measurements
-	r := sev.Report{
+	r := snp.Report{
 		Version:       2,
 		GuestSVN:      ms.GuestSVN,
 		Policy:        ms.Policy,
 		FamilyID:      ms.FamilyID,
 		ImageID:       ms.ImageID,
 		VMPL:          vmpl,
-		SignatureAlgo: sev.SigAlgoECDSAP384,
+		SignatureAlgo: snp.SigAlgoECDSAP384,
 		ReportData:    userData,
 		Measurement:   ms.Measurement,
 		HostData:      ms.HostData,
@@ -185,15 +187,15 @@ func (p *psp) report(req []byte, vmpck uint8) []byte {
 	}
 	b := r.Marshal()
 	if s := p.m.cfg.Signer; s != nil {
-		R, S, err := s.Sign(b[:sev.ReportSignedSize])
+		R, S, err := s.Sign(b[:snp.ReportSignedSize])
 		if err != nil {
-			binary.LittleEndian.PutUint32(rsp, sev.StatusInvalidParm)
+			binary.LittleEndian.PutUint32(rsp, snp.StatusInvalidParm)
 			return rsp
 		}
-		putLE(b[sev.ReportSignatureR:][:sev.ReportSigComponentLen], R.Bytes())
-		putLE(b[sev.ReportSignatureS:][:sev.ReportSigComponentLen], S.Bytes())
+		putLE(b[snp.ReportSignatureR:][:snp.ReportSigComponentLen], R.Bytes())
+		putLE(b[snp.ReportSignatureS:][:snp.ReportSigComponentLen], S.Bytes())
 	}
-	binary.LittleEndian.PutUint32(rsp[4:], sev.ReportSize)
+	binary.LittleEndian.PutUint32(rsp[4:], snp.ReportSize)
 	return append(rsp, b...)
 }
 
@@ -209,10 +211,10 @@ func putLE(dst, be []byte) {
 // the model root key, the request and the measurement: deterministic per
 // model and request, but not AMD's derivation.
 func (p *psp) derivedKey(req []byte, vmpck uint8) []byte {
-	rsp := make([]byte, sev.KeyRspSize)
-	kr, err := sev.DecodeKeyReq(req)
+	rsp := make([]byte, snp.KeyRspSize)
+	kr, err := snp.DecodeKeyReq(req)
 	if err != nil || kr.RootKeySelect > 1 || kr.VMPL > 3 || kr.VMPL < uint32(vmpck) {
-		binary.LittleEndian.PutUint32(rsp, sev.StatusInvalidParm)
+		binary.LittleEndian.PutUint32(rsp, snp.StatusInvalidParm)
 		return rsp
 	}
 	mac := hmac.New(sha512.New384, p.rootKey[:])

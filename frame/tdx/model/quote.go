@@ -18,6 +18,7 @@ import (
 
 	"github.com/aster-cvm/aster/frame/tdx"
 	"github.com/aster-cvm/aster/frame/tee"
+	tdxreport "github.com/aster-cvm/aster/services/tee/tdx"
 )
 
 // Layout of a DCAP TDX quote v4 (Intel TDX DCAP Quoting Library API,
@@ -175,7 +176,7 @@ func Quote(report []byte) ([]byte, error) {
 	if !VerifyReportMAC(report) {
 		return nil, ErrBadReport
 	}
-	r, err := tdx.ParseReport(report)
+	r, err := tdxreport.ParseReport(report)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 
 	"github.com/aster-cvm/aster/frame/tdx"
+	tdxreport "github.com/aster-cvm/aster/services/tee/tdx"
 )
 
 // reportMACKey is the model's REPORTMACSTRUCT MAC key. A real TDX module
@@ -27,7 +28,7 @@ var (
 // the MAC field (0x000..0x0DF): HMAC-SHA-384 truncated to 32 bytes.
 func reportMAC(r []byte) [32]byte {
 	h := hmac.New(sha512.New384, reportMACKey[:])
-	h.Write(r[:tdx.ReportOffMAC])
+	h.Write(r[:tdxreport.ReportOffMAC])
 	var mac [32]byte
 	copy(mac[:], h.Sum(nil))
 	return mac
@@ -40,36 +41,36 @@ func VerifyReportMAC(report []byte) bool {
 		return false
 	}
 	mac := reportMAC(report)
-	return hmac.Equal(mac[:], report[tdx.ReportOffMAC:tdx.ReportOffMAC+32])
+	return hmac.Equal(mac[:], report[tdxreport.ReportOffMAC:tdxreport.ReportOffMAC+32])
 }
 
 // report builds the TDREPORT_STRUCT of the TD for REPORTDATA data
 // ([TDX-ABI] Tables 4.17, 4.18, 4.20; TEE-REFERENCE.md §1.10).
 func (m *Model) report(data *[tdx.ReportDataSize]byte) [tdx.ReportSize]byte {
 	var r [tdx.ReportSize]byte
-	r[0], r[1], r[2] = tdx.ReportTypeTDX, 0, 0 // TDX, subtype 0, version 0
-	copy(r[tdx.ReportOffCPUSVN:], modelCPUSVN[:])
-	tcb := r[tdx.ReportOffTeeTCBInfo : tdx.ReportOffTeeTCBInfo+tdx.TeeTCBInfoSize]
-	binary.LittleEndian.PutUint64(tcb[tdx.TCBInfoOffValid:], 0x1FF) // the fields below are valid
-	copy(tcb[tdx.TCBInfoOffTeeTCBSVN:], modelTeeTCBSVN[:])
-	copy(tcb[tdx.TCBInfoOffMRSeam:], modelMRSeam[:])
-	ti := r[tdx.ReportOffTDInfo : tdx.ReportOffTDInfo+tdx.TDInfoSize]
-	binary.LittleEndian.PutUint64(r[tdx.ReportOffAttributes:], m.cfg.Attributes)
-	binary.LittleEndian.PutUint64(r[tdx.ReportOffXFAM:], m.cfg.XFAM)
+	r[0], r[1], r[2] = tdxreport.ReportTypeTDX, 0, 0 // TDX, subtype 0, version 0
+	copy(r[tdxreport.ReportOffCPUSVN:], modelCPUSVN[:])
+	tcb := r[tdxreport.ReportOffTeeTCBInfo : tdxreport.ReportOffTeeTCBInfo+tdxreport.TeeTCBInfoSize]
+	binary.LittleEndian.PutUint64(tcb[tdxreport.TCBInfoOffValid:], 0x1FF) // the fields below are valid
+	copy(tcb[tdxreport.TCBInfoOffTeeTCBSVN:], modelTeeTCBSVN[:])
+	copy(tcb[tdxreport.TCBInfoOffMRSeam:], modelMRSeam[:])
+	ti := r[tdxreport.ReportOffTDInfo : tdxreport.ReportOffTDInfo+tdxreport.TDInfoSize]
+	binary.LittleEndian.PutUint64(r[tdxreport.ReportOffAttributes:], m.cfg.Attributes)
+	binary.LittleEndian.PutUint64(r[tdxreport.ReportOffXFAM:], m.cfg.XFAM)
 	ms := &m.cfg.Measurements
-	copy(r[tdx.ReportOffMRTD:], ms.MRTD[:])
-	copy(r[tdx.ReportOffMRConfigID:], ms.MRConfigID[:])
-	copy(r[tdx.ReportOffMROwner:], ms.MROwner[:])
-	copy(r[tdx.ReportOffMROwnerConfig:], ms.MROwnerConfig[:])
+	copy(r[tdxreport.ReportOffMRTD:], ms.MRTD[:])
+	copy(r[tdxreport.ReportOffMRConfigID:], ms.MRConfigID[:])
+	copy(r[tdxreport.ReportOffMROwner:], ms.MROwner[:])
+	copy(r[tdxreport.ReportOffMROwnerConfig:], ms.MROwnerConfig[:])
 	for i := range m.rtmr {
-		copy(r[tdx.ReportOffRTMR0+i*tdx.DigestSize:], m.rtmr[i][:])
+		copy(r[tdxreport.ReportOffRTMR0+i*tdx.DigestSize:], m.rtmr[i][:])
 	}
 	tcbHash := sha512.Sum384(tcb)
 	infoHash := sha512.Sum384(ti)
-	copy(r[tdx.ReportOffTeeTCBInfoHash:], tcbHash[:])
-	copy(r[tdx.ReportOffTeeInfoHash:], infoHash[:])
-	copy(r[tdx.ReportOffReportData:], data[:])
+	copy(r[tdxreport.ReportOffTeeTCBInfoHash:], tcbHash[:])
+	copy(r[tdxreport.ReportOffTeeInfoHash:], infoHash[:])
+	copy(r[tdxreport.ReportOffReportData:], data[:])
 	mac := reportMAC(r[:])
-	copy(r[tdx.ReportOffMAC:], mac[:])
+	copy(r[tdxreport.ReportOffMAC:], mac[:])
 	return r
 }

@@ -1,4 +1,4 @@
-package sev
+package snp
 
 import (
 	"bytes"

@@ -1,3 +1,9 @@
+// Package tdx holds the layout of the Intel TDX TDREPORT_STRUCT and its
+// parser, in safe Go ([TDX-ABI] Tables 4.17, 4.18, 4.20; Linux
+// drivers/virt/coco/tdx-guest/tdx-guest.c; TEE-REFERENCE.md §1.10). The
+// frame produces the bytes (frame/tdx Evidence: TDG.MR.REPORT); this
+// package says what they mean, for /dev/tdx_guest and for the frame's
+// software model, which builds reports in this layout.
 package tdx
 
 import (
@@ -80,7 +86,8 @@ var (
 
 // ParseReport decodes a 1024-byte TDREPORT_STRUCT. It checks the length and
 // the TEE type only; the MAC can be checked by the TDX module alone
-// (TDG.MR.VERIFYREPORT) or, for the model, by model.VerifyReportMAC.
+// (TDG.MR.VERIFYREPORT) or, for the model, by frame/tdx/model's
+// VerifyReportMAC.
 func ParseReport(b []byte) (*Report, error) {
 	if len(b) != ReportSize {
 		return nil, ErrReportSize
@@ -111,3 +118,13 @@ func ParseReport(b []byte) (*Report, error) {
 	copy(r.ServTDHash[:], b[ReportOffServTDHash:])
 	return r, nil
 }
+
+// Sizes of TDG.MR.REPORT's operands and of the measurement registers
+// ([TDX-ABI] "TDG.MR.REPORT"; Linux uapi tdx-guest.h TDX_REPORTDATA_LEN,
+// TDX_REPORT_LEN; TEE-REFERENCE.md §1.10).
+const (
+	ReportSize     = 1024 // TDREPORT_STRUCT
+	ReportDataSize = 64   // REPORTDATA
+	DigestSize     = 48   // SHA-384: MRTD, RTMRs
+	NumRTMR        = 4
+)

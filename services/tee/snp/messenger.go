@@ -1,4 +1,4 @@
-package sev
+package snp
 
 import (
 	"encoding/binary"
@@ -20,14 +20,27 @@ const (
 	DefaultBusyRetries = 30
 )
 
+// Channel is the frame's guest-request primitive (frame/sev GuestChannel):
+// req, a sealed message, goes to the secure processor through the
+// hypervisor, as an extended request (NAE 0x80000012) offering len(certs)
+// bytes of certificate buffer if ext. It returns SW_EXITINFO2, and for
+// INVALID_LEN the pages the hypervisor needs; when SW_EXITINFO2 is 0,
+// resp (one page) holds the response message and certs the certificate
+// buffer, both untrusted.
+type Channel interface {
+	GuestRequest(ext bool, req, resp, certs []byte) (exitInfo2, needPages uint64, err error)
+}
+
 // Errors of the guest-message channel.
 var (
 	// ErrVMPCKDisabled: the key was wiped after an error, so that no
 	// sequence number (and so no IV) can ever be reused (Linux
 	// snp_disable_vmpck). Attestation is off until the next boot.
-	ErrVMPCKDisabled = errors.New("sev: VMPCK disabled after an error")
+	ErrVMPCKDisabled = errors.New("snp: VMPCK disabled after an error")
 	// ErrBusy: the hypervisor stayed busy for every retry.
-	ErrBusy = errors.New("sev: guest request: hypervisor busy")
+	ErrBusy = errors.New("snp: guest request: hypervisor busy")
+	// ErrProtocol: the hypervisor answered outside the protocol.
+	ErrProtocol = errors.New("snp: hypervisor response outside the guest-request protocol")
 )
 
 // GuestRequestError is a failed guest request, with SW_EXITINFO2 as the
@@ -35,7 +48,7 @@ var (
 type GuestRequestError struct{ ExitInfo2 uint64 }
 
 func (e *GuestRequestError) Error() string {
-	return fmt.Sprintf("sev: guest request failed: vmm error %#x, firmware error %#x", e.ExitInfo2>>32, uint32(e.ExitInfo2))
+	return fmt.Sprintf("snp: guest request failed: vmm error %#x, firmware error %#x", e.ExitInfo2>>32, uint32(e.ExitInfo2))
 }
 
 // CertsTooSmallError: the certificate buffer of an extended request is
@@ -43,36 +56,32 @@ func (e *GuestRequestError) Error() string {
 type CertsTooSmallError struct{ Pages uint64 }
 
 func (e *CertsTooSmallError) Error() string {
-	return fmt.Sprintf("sev: certificate buffer too small: need %d pages", e.Pages)
+	return fmt.Sprintf("snp: certificate buffer too small: need %d pages", e.Pages)
 }
 
 // MessengerConfig is what NewMessenger needs.
 type MessengerConfig struct {
+	// Channel carries the messages (the frame's GuestChannel).
+	Channel Channel
 	// Secrets is the secrets page (private memory): the VMPCK is read
 	// from it, the OS area's sequence number kept in it, and the VMPCK
-	// wiped in it on error.
+	// wiped in it on error (Linux snp_disable_vmpck).
 	Secrets []byte
 	// VMPCK is the key index: the VMPL the guest runs at (0).
 	VMPCK int
-	// Req and Resp are one private page each at ReqPA and RespPA;
-	// NewMessenger makes them shared (the frame then maps them without
-	// the C-bit).
-	Req, Resp     []byte
-	ReqPA, RespPA uint64
-	// Certs (optional) is the extended-report certificate buffer at
-	// CertsPA, whole pages, at most MaxCertsSize; made shared too.
-	Certs   []byte
-	CertsPA uint64
 	// BusyRetries bounds retries on BUSY (0: DefaultBusyRetries); Wait,
 	// if set, is called between them (Linux waits 2 s).
 	BusyRetries int
 	Wait        func()
 }
 
-// Messenger is the guest-message channel to the secure processor. Its
-// methods are safe for concurrent use; requests are serialised.
+// Messenger is the guest-message layer over the frame's channel to the
+// secure processor: AES-256-GCM under the VMPCK, sequence numbers, BUSY
+// retries and the INVALID_LEN re-issue (Linux
+// drivers/virt/coco/sev-guest/sev-guest.c). Its methods are safe for
+// concurrent use; requests are serialised.
 type Messenger struct {
-	p     *Platform
+	ch    Channel
 	retry int
 	wait  func()
 
@@ -80,54 +89,40 @@ type Messenger struct {
 	secrets []byte // protected by mu
 	key     []byte // protected by mu; nil once disabled
 	idx     uint8
-	req     []byte
-	resp    []byte
-	reqPA   uint64
-	respPA  uint64
-	certs   []byte
-	certsPA uint64
 }
 
 // NewMessenger sets up the channel with key cfg.VMPCK.
-func (p *Platform) NewMessenger(cfg MessengerConfig) (*Messenger, error) {
+func NewMessenger(cfg MessengerConfig) (*Messenger, error) {
+	if cfg.Channel == nil {
+		return nil, errors.New("snp: no guest-request channel")
+	}
 	s, err := ParseSecrets(cfg.Secrets)
 	if err != nil {
 		return nil, err
 	}
 	if cfg.VMPCK < 0 || cfg.VMPCK > 3 {
-		return nil, fmt.Errorf("sev: VMPCK index %d", cfg.VMPCK)
+		return nil, fmt.Errorf("snp: VMPCK index %d", cfg.VMPCK)
 	}
 	if s.VMPCK[cfg.VMPCK] == [VMPCKSize]byte{} {
 		return nil, ErrVMPCKDisabled
 	}
-	if len(cfg.Req) != MsgPageSize || len(cfg.Resp) != MsgPageSize {
-		return nil, errors.New("sev: guest message pages must be 4 KiB")
-	}
-	if len(cfg.Certs)%MsgPageSize != 0 || len(cfg.Certs) > MaxCertsSize {
-		return nil, fmt.Errorf("sev: certificate buffer of %d bytes", len(cfg.Certs))
-	}
-	for _, r := range []struct {
-		pa uint64
-		n  int
-	}{{cfg.ReqPA, 1}, {cfg.RespPA, 1}, {cfg.CertsPA, len(cfg.Certs) / MsgPageSize}} {
-		if r.n == 0 {
-			continue
-		}
-		if err := p.ToShared(r.pa, r.n); err != nil {
-			return nil, err
-		}
-	}
 	m := &Messenger{
-		p: p, retry: cfg.BusyRetries, wait: cfg.Wait,
+		ch: cfg.Channel, retry: cfg.BusyRetries, wait: cfg.Wait,
 		secrets: cfg.Secrets, idx: uint8(cfg.VMPCK),
 		key: append([]byte(nil), s.VMPCK[cfg.VMPCK][:]...),
-		req: cfg.Req, resp: cfg.Resp, reqPA: cfg.ReqPA, respPA: cfg.RespPA,
-		certs: cfg.Certs, certsPA: cfg.CertsPA,
 	}
 	if m.retry == 0 {
 		m.retry = DefaultBusyRetries
 	}
 	return m, nil
+}
+
+// Disabled reports whether the key was wiped: no request can succeed
+// until the next boot (/dev/sev-guest then answers ENOTTY, as Linux does).
+func (m *Messenger) Disabled() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.key == nil
 }
 
 // disable wipes the key in memory and in the secrets page.
@@ -156,16 +151,21 @@ func (m *Messenger) setSeqno(n uint64) {
 // Request sends a guest message of type typ and version and returns the
 // decrypted response payload (Linux snp_send_guest_request).
 func (m *Messenger) Request(typ MsgType, version uint8, payload []byte) ([]byte, error) {
-	rsp, _, err := m.exchange(typ, version, payload, false)
+	rsp, _, err := m.exchange(typ, version, payload, true, 0)
 	return rsp, err
 }
 
-// ExtRequest sends an extended guest request (NAE 0x80000012) and returns
-// the response payload and a copy of the certificate buffer. A buffer too
-// small gives *CertsTooSmallError after the request was re-issued as a
-// plain one, so its sequence number is consumed and never reused.
-func (m *Messenger) ExtRequest(typ MsgType, version uint8, payload []byte) ([]byte, []byte, error) {
-	return m.exchange(typ, version, payload, true)
+// ExtRequest sends an extended guest request (NAE 0x80000012) offering
+// certPages pages of certificate buffer (at most MaxCertsSize bytes; 0
+// asks the hypervisor how much it needs) and returns the response payload
+// and the certificate buffer. A buffer too small gives *CertsTooSmallError
+// after the request was re-issued as a plain one, so its sequence number
+// is consumed and never reused.
+func (m *Messenger) ExtRequest(typ MsgType, version uint8, payload []byte, certPages int) ([]byte, []byte, error) {
+	if certPages < 0 || certPages*MsgPageSize > MaxCertsSize {
+		return nil, nil, fmt.Errorf("snp: certificate buffer of %d pages", certPages)
+	}
+	return m.exchange(typ, version, payload, false, certPages)
 }
 
 // exchange runs one request/response exchange. The sequence number is the
@@ -174,29 +174,32 @@ func (m *Messenger) ExtRequest(typ MsgType, version uint8, payload []byte) ([]by
 // two. Any failure after the request left the guest wipes the key, except
 // BUSY (retried with the identical ciphertext) and a too-small certificate
 // buffer (re-issued as a plain request); Linux sev-guest.c does the same.
-func (m *Messenger) exchange(typ MsgType, version uint8, payload []byte, ext bool) ([]byte, []byte, error) {
+func (m *Messenger) exchange(typ MsgType, version uint8, payload []byte, plain bool, certPages int) ([]byte, []byte, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.key == nil {
 		return nil, nil, ErrVMPCKDisabled
-	}
-	if ext && len(m.certs) == 0 {
-		return nil, nil, errors.New("sev: no certificate buffer")
 	}
 	seq := m.seqno() + 1
 	if seq >= 1<<32-1 { // the OS area holds 32 bits; never wrap
 		m.disable()
 		return nil, nil, ErrVMPCKDisabled
 	}
-	// Encrypt in private memory, then copy to the shared page.
+	// Encrypt in private memory; the channel copies it to the shared page.
 	msg := make([]byte, MsgPageSize)
 	if err := SealMessage(msg, m.key, seq, typ, version, m.idx, payload); err != nil {
 		return nil, nil, err
 	}
+	ext := !plain
+	certs := make([]byte, certPages*MsgPageSize)
+	rsp := make([]byte, MsgPageSize)
 	var tooSmall uint64
 	for try := 0; ; try++ {
-		copy(m.req, msg)
-		info2, rbx, err := m.p.guestRequest(ext, m.reqPA, m.respPA, m.certsPA, uint64(len(m.certs)/MsgPageSize))
+		c := certs
+		if !ext {
+			c = nil
+		}
+		info2, need, err := m.ch.GuestRequest(ext, msg, rsp, c)
 		if err != nil {
 			m.disable()
 			return nil, nil, err
@@ -212,11 +215,11 @@ func (m *Messenger) exchange(typ MsgType, version uint8, payload []byte, ext boo
 			}
 			continue
 		case info2>>32 == VMMErrInvalidLen && ext:
-			if rbx == 0 || rbx > 1<<20 {
+			if need == 0 || need > 1<<20 {
 				m.disable()
-				return nil, nil, fmt.Errorf("%w: INVALID_LEN with %d pages", ErrProtocol, rbx)
+				return nil, nil, fmt.Errorf("%w: INVALID_LEN with %d pages", ErrProtocol, need)
 			}
-			tooSmall, ext = rbx, false
+			tooSmall, ext = need, false
 			continue
 		case info2 != 0:
 			m.disable()
@@ -224,9 +227,6 @@ func (m *Messenger) exchange(typ MsgType, version uint8, payload []byte, ext boo
 		}
 		break
 	}
-	// Copy the response out of shared memory before checking it.
-	rsp := make([]byte, MsgPageSize)
-	copy(rsp, m.resp)
 	h, pt, err := OpenMessage(rsp, m.key)
 	if err == nil && (h.Seqno != seq+1 || h.Type != typ+1 || h.Version != version || h.VMPCK != m.idx) {
 		err = fmt.Errorf("%w: response seqno %d type %d version %d key %d to request seqno %d type %d",
@@ -240,37 +240,10 @@ func (m *Messenger) exchange(typ MsgType, version uint8, payload []byte, ext boo
 	if tooSmall != 0 {
 		return nil, nil, &CertsTooSmallError{Pages: tooSmall}
 	}
-	var certs []byte
-	if ext {
-		certs = append([]byte(nil), m.certs...)
+	if !ext {
+		certs = nil
 	}
 	return pt, certs, nil
-}
-
-// guestRequest issues NAE 0x80000011 (or 0x80000012 with the certificate
-// buffer in RAX and its pages in RBX) and returns SW_EXITINFO2 and, for
-// INVALID_LEN, RBX.
-func (p *Platform) guestRequest(ext bool, reqPA, respPA, certsPA, pages uint64) (info2, rbx uint64, err error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	g := p.conn.g
-	p.conn.begin()
-	code := uint64(ExitGuestRequest)
-	if ext {
-		code = ExitExtGuestReq
-		g.Set(FieldRAX, certsPA)
-		g.Set(FieldRBX, pages)
-	}
-	if err := p.conn.exit(code, reqPA, respPA); err != nil {
-		return 0, 0, err
-	}
-	info2 = g.Raw(FieldSWExitInfo2)
-	if ext && info2>>32 == VMMErrInvalidLen {
-		if rbx, err = g.Get(FieldRBX); err != nil {
-			return 0, 0, err
-		}
-	}
-	return info2, rbx, nil
 }
 
 // Report asks for an attestation report carrying userData at vmpl and
@@ -283,9 +256,10 @@ func (m *Messenger) Report(userData [64]byte, vmpl uint32) ([]byte, error) {
 	return DecodeReportRsp(rsp)
 }
 
-// ExtReport is Report with the host's certificate table (VCEK, ASK, ARK).
-func (m *Messenger) ExtReport(userData [64]byte, vmpl uint32) (report, certs []byte, err error) {
-	rsp, certs, err := m.ExtRequest(MsgReportReq, 1, EncodeReportReq(userData, vmpl))
+// ExtReport is Report with the host's certificate table (VCEK, ASK, ARK)
+// in a buffer of certPages pages.
+func (m *Messenger) ExtReport(userData [64]byte, vmpl uint32, certPages int) (report, certs []byte, err error) {
+	rsp, certs, err := m.ExtRequest(MsgReportReq, 1, EncodeReportReq(userData, vmpl), certPages)
 	if err != nil {
 		return nil, nil, err
 	}

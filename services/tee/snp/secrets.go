@@ -1,4 +1,4 @@
-package sev
+package snp
 
 import (
 	"encoding/binary"
@@ -59,7 +59,7 @@ type Secrets struct {
 }
 
 // ErrSecrets is a page that is not a secrets page.
-var ErrSecrets = errors.New("sev: bad secrets page")
+var ErrSecrets = errors.New("snp: bad secrets page")
 
 // ParseSecrets parses a secrets page. Version 0 is rejected: the firmware
 // writes a non-zero version ([SNP-ABI]: versions 2 and 3 are defined).

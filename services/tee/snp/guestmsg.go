@@ -1,4 +1,4 @@
-package sev
+package snp
 
 import (
 	"crypto/aes"
@@ -58,7 +58,7 @@ type MsgHeader struct {
 }
 
 // ErrMsg is a malformed or unauthentic guest message.
-var ErrMsg = errors.New("sev: bad guest message")
+var ErrMsg = errors.New("snp: bad guest message")
 
 // ParseMsgHeader parses the header at the start of b and checks the fields
 // that must have fixed values.
@@ -249,4 +249,4 @@ func DecodeKeyReq(b []byte) (KeyReq, error) {
 // FirmwareError is a non-zero status from the secure processor.
 type FirmwareError struct{ Status uint64 }
 
-func (e *FirmwareError) Error() string { return fmt.Sprintf("sev: firmware status %#x", e.Status) }
+func (e *FirmwareError) Error() string { return fmt.Sprintf("snp: firmware status %#x", e.Status) }

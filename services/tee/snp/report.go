@@ -1,4 +1,4 @@
-package sev
+package snp
 
 import (
 	"encoding/binary"
@@ -68,7 +68,7 @@ type Report struct {
 }
 
 // ErrReport is a malformed report.
-var ErrReport = errors.New("sev: bad attestation report")
+var ErrReport = errors.New("snp: bad attestation report")
 
 // ParseReport parses the first ReportSize bytes of b. It checks the
 // structure only, not the signature.
