@@ -13,9 +13,7 @@ import (
 	"github.com/aster-cvm/aster/frame/boot"
 	"github.com/aster-cvm/aster/frame/device"
 	"github.com/aster-cvm/aster/frame/sev"
-	snpmodel "github.com/aster-cvm/aster/frame/sev/model"
 	"github.com/aster-cvm/aster/frame/tdx"
-	tdxmodel "github.com/aster-cvm/aster/frame/tdx/model"
 	"github.com/aster-cvm/aster/frame/tee"
 	"github.com/aster-cvm/aster/reference"
 	"github.com/aster-cvm/aster/services/fs/devfs"
@@ -134,40 +132,6 @@ func ramBytes(pa uint64, n int) []byte {
 	return device.DirectBytes(pa, n)
 }
 
-// modelTDXPlatform is a TD's platform on the model, with the host side of
-// device addresses: a TD hands devices the shared alias (GPA | shared bit)
-// and KVM maps it back to guest memory; under the model the host is plain
-// QEMU, which knows only the unaliased address, so the model's host side
-// strips the bit after the TD's own check passed.
-type modelTDXPlatform struct{ *tdx.Platform }
-
-func (p modelTDXPlatform) DeviceAddr(pa uint64, n int) (uint64, error) {
-	a, err := p.Platform.DeviceAddr(pa, n)
-	return a &^ p.SharedBit(), err
-}
-
-func modelTDX(meas reference.Measurements, seed uint64, hostile bool) (tee.Platform, error) {
-	var m tdxmodel.Measurements
-	digest(m.MRTD[:], meas.MRTD)
-	for i, r := range []string{meas.RTMR0, meas.RTMR1, meas.RTMR2, meas.RTMR3} {
-		digest(m.RTMR[i][:], r)
-	}
-	mod := tdxmodel.New(tdxmodel.Config{Memory: ramBytes, Measurements: m, Hostile: hostile, Seed: seed})
-	g, err := tdx.NewGuest(mod, ramBytes)
-	if err != nil {
-		return nil, err
-	}
-	// GetQuote polls: the model's host advances between two reads.
-	g.Poll = func() { mod.HostStep(); time.Sleep(time.Millisecond) }
-	p := tdx.NewPlatform(g)
-	// Like any device, one that cannot start is reported and left out:
-	// a hostile host may well refuse its shared buffer.
-	if err := tdxDevice(p); err != nil {
-		fmt.Printf("aster: /dev/tdx_guest: %v\n", err)
-	}
-	return modelTDXPlatform{p}, nil
-}
-
 // quotePages is the size of the GetQuote buffer: 16 KiB, go-tdx-guest's
 // ReqBufSize and room for a quote with its certification data.
 const quotePages = 4
@@ -211,45 +175,6 @@ func (t tdxEvidence) Report(data *[64]byte) (*[1024]byte, error) {
 }
 
 func (t tdxEvidence) Quote(tdreport *[1024]byte) ([]byte, error) { return t.e.Quote(tdreport) }
-
-func modelSNP(meas reference.Measurements, seed uint64, hostile bool) (tee.Platform, error) {
-	// The firmware's pages: the secrets page, the CPUID page and the
-	// GHCB, taken from the frame like any DMA frames.
-	pages, err := device.AllocFrames(3)
-	if err != nil {
-		return nil, err
-	}
-	var m snpmodel.Measurements
-	digest(m.Measurement[:], meas.SNPMeasurement)
-	// Reports are signed with the model's published test VCEK (a model
-	// key: host tests certify it under ARK/ASK keys of their own).
-	mod, err := snpmodel.New(snpmodel.Config{
-		Memory: ramBytes, MemSize: boot.Memory().Total &^ (tee.PageSize - 1),
-		SecretsPA: pages.Phys(), CPUIDPA: pages.Phys() + tee.PageSize,
-		Measurements: m, Hostile: hostile, Seed: seed, Signer: snpmodel.TestVCEK{},
-	})
-	if err != nil {
-		return nil, err
-	}
-	feat, err := sev.Detect(mod.CPUID, mod.RDMSR)
-	if err != nil {
-		return nil, err
-	}
-	ghcbPA := pages.Phys() + 2*tee.PageSize
-	p, err := sev.New(sev.Config{
-		CPU: mod, Features: feat,
-		GHCB: pages.Bytes()[2*tee.PageSize:], GHCBPA: ghcbPA,
-		CPUIDPage: mod.CPUIDPage(),
-	})
-	if err != nil {
-		return nil, err
-	}
-	// As for TDX, an attestation device that cannot start is left out.
-	if err := sevDevice(p, pages.Bytes()[:tee.PageSize]); err != nil {
-		fmt.Printf("aster: /dev/sev-guest: %v\n", err)
-	}
-	return p, nil
-}
 
 // sevDevice sets up /dev/sev-guest: the frame's guest-request channel
 // (request, response and certificate pages, made shared) under the

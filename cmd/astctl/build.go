@@ -19,13 +19,15 @@ const defaultOutDir = "out"
 
 // sourceFlags choose what to build; astctl build and astctl run share them.
 type sourceFlags struct {
-	src string // a directory inside the Aster module ("" = the current one)
-	pkg string // package to build, relative to the module root
+	src     string // a directory inside the Aster module ("" = the current one)
+	pkg     string // package to build, relative to the module root
+	noModel bool   // build with aster_nomodel: no software TEE models
 }
 
 func (f *sourceFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.src, "src", "", "Aster source tree (default: the module containing the current directory)")
 	cmd.Flags().StringVar(&f.pkg, "pkg", kimage.DefaultPackage, "package to build, relative to the module root (test guests: ./test/guest/NAME)")
+	cmd.Flags().BoolVar(&f.noModel, "no-tee-model", false, "leave the software TDX/SNP models (aster.tee=model-*) out of the kernel: for images meant for real hardware (build tag aster_nomodel)")
 }
 
 var buildCmd = &cobra.Command{
@@ -153,6 +155,14 @@ func planInitramfs(includes []string, init string, initSet bool, cmdline string)
 
 // buildKernel builds src into out, with initramfs when it is not nil.
 // Errors carry astctl's exit codes.
+// tags returns the Go build tags the flags ask for.
+func (f *sourceFlags) tags() []string {
+	if f.noModel {
+		return []string{"aster_nomodel"}
+	}
+	return nil
+}
+
 func buildKernel(ctx context.Context, out string, src sourceFlags, cmdline string, initramfs *kimage.InitramfsPlan) (*kimage.Manifest, error) {
 	start := src.src
 	if start == "" {
@@ -170,6 +180,7 @@ func buildKernel(ctx context.Context, out string, src sourceFlags, cmdline strin
 		Initramfs: initramfs,
 		Tool:      kimage.Tool{Name: "astctl", Version: toolVersion()},
 		Progress:  progressWriter(),
+		Tags:      src.tags(),
 	})
 	if err != nil {
 		return nil, failed(err)

@@ -44,6 +44,9 @@ type BuildOptions struct {
 	Patch PatchOptions
 	// Progress, when set, receives one line per step.
 	Progress io.Writer
+	// Tags are Go build tags (e.g. aster_nomodel, which leaves the
+	// software TEE models out of an image meant for real hardware).
+	Tags []string
 }
 
 // buildEnv is the environment the kernel is always built with: a static
@@ -116,8 +119,11 @@ func Build(ctx context.Context, opts BuildOptions) (*Manifest, error) {
 	}
 	ldflags := LDFlags(version)
 	progress("building %s (%s, %s)", pkg, version, goVersion)
-	if _, err := runGo(ctx, goCmd, opts.Root, env, "build", "-trimpath", "-ldflags="+ldflags,
-		"-o", filepath.Join(absTmp, KernelFile), pkg); err != nil {
+	args := []string{"build", "-trimpath", "-ldflags=" + ldflags}
+	if len(opts.Tags) > 0 {
+		args = append(args, "-tags="+strings.Join(opts.Tags, ","))
+	}
+	if _, err := runGo(ctx, goCmd, opts.Root, env, append(args, "-o", filepath.Join(absTmp, KernelFile), pkg)...); err != nil {
 		return nil, err
 	}
 	progress("patching %s for PVH boot", KernelFile)
@@ -152,6 +158,7 @@ func Build(ctx context.Context, opts BuildOptions) (*Manifest, error) {
 		Git:       git,
 		Package:   pkg,
 		LDFlags:   ldflags,
+		Tags:      opts.Tags,
 		Env:       env,
 		Cmdline:   opts.Cmdline,
 		Image:     layout,

@@ -32,7 +32,10 @@ type Manifest struct {
 	Git       *GitInfo `json:"git"` // nil when the source is not a git checkout
 	Package   string   `json:"package"`
 	LDFlags   string   `json:"ldflags"`
-	Env       []string `json:"env"`
+	// Tags are the build tags (absent: none). Optional, so version 1
+	// readers that predate it still accept the manifest.
+	Tags []string `json:"tags,omitempty"`
+	Env  []string `json:"env"`
 	// Cmdline is the default kernel command line; astctl run appends its
 	// own --append to it.
 	Cmdline string   `json:"cmdline"`
