@@ -47,6 +47,9 @@ func runInit(initrd []byte) int {
 	}
 	devs := startDevices(teePlatform())
 	devs.Rand, devs.Console, devs.TTY = rand.Reader, con, con
+	// Pseudo-terminals: /dev/ptmx and the devpts file system at /dev/pts.
+	ptys := tty.NewPtys(v, time.Now)
+	devs.Ptmx, devs.Pts = ptys, ptys.FS()
 	if err := devfs.Mount(v, "/dev", time.Now, devs); err != nil {
 		fmt.Printf("aster: mount /dev: %v\n", err)
 		return 1

@@ -17,6 +17,11 @@ const (
 	ProtRead  Prot = 0x1
 	ProtWrite Prot = 0x2
 	ProtExec  Prot = 0x4
+	// ProtShared, with MapZero or MapData, maps shared memory
+	// (MAP_SHARED): Clone shares such pages writable between the two
+	// spaces instead of making them copy-on-write. Protect and Move keep
+	// it; Populated does not report it.
+	ProtShared Prot = 0x100
 )
 
 // PageSize is the size of a user page.
@@ -127,7 +132,14 @@ func (s *VmSpace) CompareAndSwapUint32(va uint64, old, new uint32) (uint32, erro
 }
 
 // Clone returns a new address space holding a copy of every page of s,
-// with the same protections: the memory side of fork(2).
+// with the same protections: the memory side of fork(2). The copy is
+// lazy: frames are shared, private writable pages are write-protected in
+// both spaces, and the first write to one on either side (by the user or
+// through WriteAt and CompareAndSwapUint32) copies it, or takes it over
+// when the other side no longer maps it. Pages mapped with ProtShared
+// stay shared. A write the frame could not complete for lack of memory
+// reaches the services as a page fault on a present, writable page; a
+// WriteAt or CompareAndSwapUint32 on it then fails with ErrNoMem.
 func (s *VmSpace) Clone() (*VmSpace, error) {
 	r, err := s.call(rt.SysVmClone, 0, 0, 0, 0, 0)
 	if err != nil {

@@ -16,6 +16,13 @@ const (
 	ProtWrite Prot = linux.PROT_WRITE
 	ProtExec  Prot = linux.PROT_EXEC
 	protRWX        = ProtRead | ProtWrite | ProtExec
+
+	// ProtShared is never part of a VMA's Prot: MM adds it to the
+	// protection it passes to AddressSpace.MapZero for MAP_SHARED memory,
+	// whose pages Clone must share rather than copy. Its value is the
+	// frame's (frame/user.ProtShared), so the kernel's adapter passes it
+	// through unchanged.
+	ProtShared Prot = 0x100
 )
 
 // String returns the permission letters /proc/[pid]/maps shows ("r-x").
@@ -45,7 +52,8 @@ func (p Prot) String() string {
 // PROT_WRITE, and PROT_NONE pages are present but inaccessible.
 type AddressSpace interface {
 	// MapZero maps fresh zeroed pages over [va, va+n) with prot, replacing
-	// whatever was mapped there.
+	// whatever was mapped there. With ProtShared in prot the pages are
+	// shared memory (see Clone).
 	MapZero(va, n uint64, prot Prot) error
 	// MapData maps one page at va with prot, filled with data
 	// (len(data) <= PageSize; the rest of the page is zero), replacing
@@ -78,6 +86,10 @@ type AddressSpace interface {
 	CompareAndSwapUint32(va uint64, old, new uint32) (uint32, error)
 	// Clone returns a new address space holding a copy of every present
 	// page with its protection: the memory side of fork(2). Later writes
-	// to either space do not show in the other.
+	// to either space do not show in the other, except on pages mapped
+	// with ProtShared, which both spaces then share. The frame copies
+	// lazily (copy-on-write): a write it could not complete for lack of
+	// memory comes back as a write fault on a present page, and a
+	// CompareAndSwapUint32 on that page then returns linux.ENOMEM.
 	Clone() (AddressSpace, error)
 }

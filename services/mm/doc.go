@@ -31,12 +31,20 @@
 // mm/util.c mmap_base with an 8 MiB stack limit), and the initial stack ends
 // at TaskSize.
 //
+// # Fork
+//
+// Fork clones the address space; the frame shares the pages copy-on-write
+// (frame/internal/mm/cow.go), so the services never copy a page. Memory
+// mapped MAP_SHARED|MAP_ANONYMOUS is mapped with ProtShared, populated
+// before the clone and then shared by both processes. A write fault the
+// frame could not resolve for lack of memory reaches HandleFault, which
+// turns it into ENOMEM.
+//
 // # What is not here yet
 //
-// Shared file mappings (ENODEV), copy-on-write and fork (part 2), memory
-// accounting, RLIMIT_DATA/RLIMIT_AS, mlock, huge pages and memory policies.
-// MAP_SHARED|MAP_ANONYMOUS behaves as private memory, which is exact until
-// a process can fork.
+// Shared file mappings (ENODEV), memory accounting, RLIMIT_DATA, mlock,
+// huge pages and memory policies. Shared anonymous memory has no shmem
+// object: its pages are allocated at the first fork instead of on touch.
 //
 // # Concurrency
 //

@@ -67,7 +67,17 @@ func (m *MM) faultLocked(va uint64, write, exec bool) error {
 			// The page lags behind its VMA: make it agree.
 			m.as.Protect(page, PageSize, v.Prot)
 		}
-		return nil // another thread got there first
+		if write {
+			// Another thread got there first, or the page is shared
+			// copy-on-write and the frame could not copy it when the
+			// user wrote (AddressSpace.Clone). A compare-and-swap is a
+			// kernel write that changes nothing: it breaks the sharing
+			// or reports ENOMEM, as do_wp_page's VM_FAULT_OOM would.
+			if _, err := m.as.CompareAndSwapUint32(page, 0, 0); err != nil && err != linux.EFAULT {
+				return err
+			}
+		}
+		return nil
 	}
 	return m.populateLocked(v, page, va)
 }
@@ -90,7 +100,7 @@ func allows(prot Prot, write, exec bool) bool {
 // Preconditions: m.mu is held.
 func (m *MM) populateLocked(v *VMA, page, va uint64) error {
 	if v.File == nil {
-		return m.as.MapZero(page, PageSize, v.Prot)
+		return m.as.MapZero(page, PageSize, v.mapProt())
 	}
 	// filemap_fault: a page wholly past the end of the file is SIGBUS; the
 	// part of the last page past it reads as zeros.
@@ -118,8 +128,8 @@ func (m *MM) growStackLocked(va uint64) *VMA {
 	}
 	v := &m.vmas[i]
 	start := pageDown(va)
-	if start < MmapMinAddr || v.End-start > m.stackLimit {
-		return nil
+	if start < MmapMinAddr || v.End-start > m.stackLimit || !m.mayExpandLocked(v.Start-start) {
+		return nil // acct_stack_growth: RLIMIT_STACK, then RLIMIT_AS
 	}
 	if i > 0 {
 		prev := &m.vmas[i-1]

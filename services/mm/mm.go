@@ -50,23 +50,47 @@ type MM struct {
 	// commitLimit is the most memory one accountable mapping may commit
 	// (0: no limit). Protected by mu.
 	commitLimit uint64
+	// asLimit is RLIMIT_AS in bytes (NoLimit: none). Protected by mu.
+	asLimit uint64
 }
+
+// NoLimit is RLIM_INFINITY (include/uapi/linux/resource.h): no limit.
+const NoLimit = ^uint64(0)
 
 // New returns an empty memory map over as, with the default stack limit.
 func New(as AddressSpace) *MM {
-	m := &MM{as: as}
+	m := &MM{as: as, asLimit: NoLimit}
 	m.SetStackLimit(DefaultStackLimit)
 	return m
 }
 
 // Fork returns a copy of m for a child process (dup_mmap in
 // kernel/fork.c): the VMAs, the program break, the stack and the mmap
-// base, over a copy of the address space. Differences from Linux: pages
-// are copied at once, not shared copy-on-write, and MAP_SHARED anonymous
-// memory is copied too, so parent and child no longer share it.
+// base, over a clone of the address space, which the frame shares
+// copy-on-write. MAP_SHARED anonymous memory stays shared: its pages are
+// populated first (ProtShared), so both processes map the same frames.
+//
+// Differences from Linux: shared anonymous memory has no backing object
+// (shmem), so its absent pages are allocated at fork rather than on first
+// touch, and pages a shared area gains after a fork (mremap growth) are
+// not shared with the other process.
 func (m *MM) Fork() (*MM, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	for i := range m.vmas {
+		v := &m.vmas[i]
+		if !v.Shared {
+			continue
+		}
+		for p := v.Start; p < v.End; p += PageSize {
+			if _, ok := m.as.Populated(p); ok {
+				continue
+			}
+			if err := m.as.MapZero(p, PageSize, v.mapProt()); err != nil {
+				return nil, err
+			}
+		}
+	}
 	as, err := m.as.Clone()
 	if err != nil {
 		return nil, err
@@ -81,6 +105,7 @@ func (m *MM) Fork() (*MM, error) {
 		mmapBase:   m.mmapBase,
 
 		commitLimit: m.commitLimit,
+		asLimit:     m.asLimit,
 	}, nil
 }
 
@@ -107,6 +132,52 @@ func (m *MM) SetCommitLimit(n uint64) {
 // Preconditions: m.mu is held.
 func (m *MM) overCommitLocked(n uint64) bool {
 	return m.commitLimit != 0 && n > m.commitLimit
+}
+
+// SetASLimit sets RLIMIT_AS: the most address space, in bytes, the VMAs
+// may cover together (NoLimit for none). mmap, brk, mremap and stack
+// growth that would pass it fail with ENOMEM (may_expand_vm, mm/mmap.c);
+// areas already mapped stay.
+func (m *MM) SetASLimit(n uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.asLimit = n
+}
+
+// ASLimit returns RLIMIT_AS as set by SetASLimit.
+func (m *MM) ASLimit() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.asLimit
+}
+
+// mayExpandLocked reports whether the VMAs may grow by n more bytes under
+// RLIMIT_AS: may_expand_vm compares pages, total_vm + npages against the
+// limit shifted down to pages.
+//
+// Preconditions: m.mu is held.
+func (m *MM) mayExpandLocked(n uint64) bool {
+	if m.asLimit == NoLimit {
+		return true
+	}
+	total := uint64(0)
+	for i := range m.vmas {
+		total += m.vmas[i].Len() / PageSize
+	}
+	grow := pageUp(n) / PageSize
+	return total+grow >= total && total+grow <= m.asLimit/PageSize
+}
+
+// mappedLocked returns how many bytes of [start, end) VMAs cover
+// (count_vma_pages_range).
+//
+// Preconditions: m.mu is held.
+func (m *MM) mappedLocked(start, end uint64) uint64 {
+	n := uint64(0)
+	for i := m.findLocked(start); i < len(m.vmas) && m.vmas[i].Start < end; i++ {
+		n += min(end, m.vmas[i].End) - max(start, m.vmas[i].Start)
+	}
+	return n
 }
 
 // AddressSpace returns the address space m drives.

@@ -124,6 +124,16 @@ func (m *MM) Mmap(o MmapOpts) (uint64, error) {
 	} else if v.Name != "" && !v.Shared {
 		v.origin = &mapping{} // a named area merges only with itself
 	}
+	// mmap_region: RLIMIT_AS counts the new pages, less those MAP_FIXED
+	// replaces.
+	if grow := length; !m.mayExpandLocked(grow) {
+		if flags&linux.MAP_FIXED != 0 {
+			grow -= m.mappedLocked(addr, addr+length)
+		}
+		if !m.mayExpandLocked(grow) {
+			return 0, linux.ENOMEM
+		}
+	}
 	accountable := v.Shared || v.Prot&ProtWrite != 0
 	if accountable && flags&linux.MAP_NORESERVE == 0 && m.overCommitLocked(length) {
 		return 0, linux.ENOMEM // before MAP_FIXED unmaps anything
@@ -364,7 +374,7 @@ func (m *MM) Brk(addr uint64) uint64 {
 		if i < len(m.vmas) && newEnd+PageSize > m.vmas[i].startGap() {
 			return old
 		}
-		if len(m.vmas) >= MaxMapCount || m.overCommitLocked(newEnd-oldEnd) {
+		if len(m.vmas) >= MaxMapCount || m.overCommitLocked(newEnd-oldEnd) || !m.mayExpandLocked(newEnd-oldEnd) {
 			return old
 		}
 		m.insertLocked(VMA{Start: oldEnd, End: newEnd, Prot: ProtRead | ProtWrite})

@@ -61,6 +61,9 @@ func (m *MM) Mremap(oldAddr, oldLen, newLen uint64, flags uint32, newAddr uint64
 	if err != nil {
 		return 0, err
 	}
+	if !m.mayExpandLocked(newLen - oldLen) {
+		return 0, linux.ENOMEM // vma_to_resize: RLIMIT_AS
+	}
 	// Grow in place when the area ends where the old range does and the
 	// pages after it are free.
 	if oldAddr+oldLen == v.End && oldAddr+newLen <= TaskSize && newLen-oldLen <= TaskSize &&
@@ -107,6 +110,9 @@ func (m *MM) mremapToLocked(oldAddr, oldLen, newAddr, newLen uint64) (uint64, er
 	}
 	if _, err := m.vmaToResizeLocked(oldAddr, oldLen); err != nil {
 		return 0, err
+	}
+	if newLen > oldLen && !m.mayExpandLocked(newLen-oldLen) {
+		return 0, linux.ENOMEM // vma_to_resize: RLIMIT_AS
 	}
 	return m.moveLocked(oldAddr, oldLen, newAddr, newLen)
 }

@@ -53,6 +53,15 @@ type VMA struct {
 	origin *mapping
 }
 
+// mapProt is the protection MM maps v's pages with: its Prot, plus
+// ProtShared for shared memory.
+func (v *VMA) mapProt() Prot {
+	if v.Shared {
+		return v.Prot | ProtShared
+	}
+	return v.Prot
+}
+
 // Len returns End - Start.
 func (v *VMA) Len() uint64 { return v.End - v.Start }
 

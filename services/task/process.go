@@ -249,7 +249,7 @@ func (t *Task) fork(c cloneArgs) (uint64, error) {
 	parent := t.tg
 	parent.mu.Lock()
 	exiting, nproc := parent.exiting, parent.nproc
-	actions, name, nofile, proc := parent.actions, parent.name, parent.nofile, parent.proc
+	actions, name, nofile, proc, rlim := parent.actions, parent.name, parent.nofile, parent.proc, parent.rlimits
 	parent.mu.Unlock()
 	if exiting {
 		return 0, linux.EAGAIN
@@ -267,7 +267,7 @@ func (t *Task) fork(c cloneArgs) (uint64, error) {
 		files.FDs = pf.FDs.Fork()
 	}
 	tg := &ThreadGroup{k: t.k, mm: m, files: files, tasks: map[int32]*Task{}, actions: actions,
-		name: name, nofile: nofile, nproc: nproc, done: make(chan struct{})}
+		name: name, nofile: nofile, nproc: nproc, rlimits: rlim, done: make(chan struct{})}
 	ctx := t.k.Platform.NewContext(m.AddressSpace())
 	*ctx.Regs() = *t.ctx.Regs()
 	copy(ctx.FPState(), t.ctx.FPState())

@@ -195,20 +195,8 @@ func (p procView) Files() *vfs.Proc { return p.tg.files }
 func (p procView) Exe() string { return p.tg.proc.exe }
 
 // Limits implements procfs.Process with the values getrlimit(2) reports
-// (sys_misc.go): RLIMIT_STACK, RLIMIT_NOFILE and RLIMIT_NPROC are kept, the rest are
-// unlimited.
-func (p procView) Limits() [procfs.NumLimits]procfs.Limit {
-	var l [procfs.NumLimits]procfs.Limit
-	for i := range l {
-		l[i] = procfs.Limit{Cur: procfs.Infinity, Max: procfs.Infinity}
-	}
-	l[rlimitStack].Cur = p.tg.mm.StackLimit()
-	p.tg.mu.Lock()
-	l[rlimitNproc] = procfs.Limit{Cur: p.tg.nproc, Max: p.tg.nproc}
-	p.tg.mu.Unlock()
-	l[rlimitNofile] = procfs.Limit{Cur: uint64(p.tg.files.FDs.Limit()), Max: 4096}
-	return l
-}
+// (sys_rlimit.go).
+func (p procView) Limits() [procfs.NumLimits]procfs.Limit { return p.tg.procLimits() }
 
 // AnonName implements procfs.AnonNamer (fs/anon_inodes.c names).
 func (e *eventFD) AnonName() string { return "anon_inode:[eventfd]" }

@@ -161,7 +161,11 @@ func (t *Task) deliverSignals() {
 				continue // the loop parks
 			case actCore:
 				t.k.logf("%s[%d]: killed by signal %d at rip %#x (addr %#x)", t.tg.name, t.tid, sig, r.RIP, info.Addr)
-				t.tg.exitGroup(linux.Signaled(sig, true))
+				// No core file is written, so the status has no
+				// WCOREDUMP bit: Linux sets it only when do_coredump
+				// wrote one (fs/coredump.c), never under RLIMIT_CORE's
+				// initial 0 (INIT_RLIMITS, asm-generic/resource.h).
+				t.tg.exitGroup(linux.Signaled(sig, false))
 			default:
 				t.tg.exitGroup(linux.Signaled(sig, false))
 			}
@@ -179,7 +183,7 @@ func (t *Task) deliverSignals() {
 		if err := t.setupFrame(sig, act, info); err != nil {
 			// No room for the frame: Linux kills with SIGSEGV.
 			t.k.logf("%s[%d]: cannot deliver signal %d: bad stack at %#x: %v", t.tg.name, t.tid, sig, r.RSP, err)
-			t.tg.exitGroup(linux.Signaled(linux.SIGSEGV, true))
+			t.tg.exitGroup(linux.Signaled(linux.SIGSEGV, false)) // no core file, as above
 			return
 		}
 	}

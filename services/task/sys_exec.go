@@ -11,7 +11,7 @@ import (
 )
 
 func init() {
-	register(59, "execve", sysExecve, Partial, "static ELF only: no #! scripts, no PT_INTERP")
+	register(59, "execve", sysExecve, Partial, "static ELF and #! scripts: no PT_INTERP")
 	register(322, "execveat", sysExecveat, Partial, "flags 0 only")
 }
 
@@ -30,20 +30,18 @@ type image struct {
 	exe string // the executable's path, for /proc/[pid]/exe
 }
 
-// loadImage opens file relative to dirfd and loads it into a new memory
-// map with the vDSO (bprm_execve and load_elf_binary): ENOENT and the other
-// path errors from the walk, EACCES for what is not an executable regular
-// file, ENOEXEC for what is not a static ELF program, E2BIG for arguments
-// over the limit. On error nothing is left behind.
+// loadImage opens file relative to dirfd (or the interpreter its "#!"
+// line names: openExec) and loads it into a new memory map with the vDSO
+// (bprm_execve and load_elf_binary): ENOENT and the other path errors from
+// the walk, EACCES for what is not an executable regular file, ENOEXEC for
+// what is not a static ELF program, E2BIG for arguments over the limit. On
+// error nothing is left behind.
 func (k *Kernel) loadImage(files *vfs.Proc, dirfd int32, file string, argv, envv []string, stackLimit uint64) (*image, error) {
-	f, err := files.OpenFile(dirfd, file, linux.O_RDONLY, 0)
+	f, argv, err := openExec(files, dirfd, file, argv)
 	if err != nil {
 		return nil, err
 	}
 	defer f.DecRef()
-	if err := vfs.CheckExec(f); err != nil {
-		return nil, err
-	}
 	as, err := k.Platform.NewAddressSpace()
 	if err != nil {
 		return nil, linux.ENOMEM
@@ -52,7 +50,8 @@ func (k *Kernel) loadImage(files *vfs.Proc, dirfd int32, file string, argv, envv
 	if stackLimit != 0 {
 		m.SetStackLimit(stackLimit)
 	}
-	cfg := &loader.Config{File: vfsFile{f}, Name: file, Filename: file, Argv: argv, Envv: envv, HWCap: k.HWCap, StackLimit: stackLimit}
+	exe := files.PathOf(f.Location())
+	cfg := &loader.Config{File: vfsFile{f}, Name: exe, Filename: file, Argv: argv, Envv: envv, HWCap: k.HWCap, StackLimit: stackLimit}
 	if _, err := rand.Read(cfg.Random[:]); err != nil {
 		k.Platform.Release(as)
 		return nil, linux.EIO
@@ -66,7 +65,7 @@ func (k *Kernel) loadImage(files *vfs.Proc, dirfd int32, file string, argv, envv
 		k.Platform.Release(as)
 		return nil, err
 	}
-	return &image{mm: m, res: res, exe: files.PathOf(f.Location())}, nil
+	return &image{mm: m, res: res, exe: exe}, nil
 }
 
 // readArgs reads a NULL-terminated array of string pointers (argv or envp;
@@ -214,6 +213,7 @@ func (t *Task) flushOld(img *image, file string) {
 
 	tg.mu.Lock()
 	tg.mm = img.mm
+	img.mm.SetASLimit(tg.rlimits[rlimitAS].cur) // limits survive exec
 	for sig := range tg.actions {
 		h := tg.actions[sig].Handler
 		if h != linux.SIG_IGN {

@@ -94,7 +94,39 @@ func (t *Task) ttyWrite(term Terminal) error {
 // Preconditions: k.treeMu is held.
 func (k *Kernel) setCttyLocked(tg *ThreadGroup, term Terminal) {
 	tg.ctty = term
-	term.SetJobControl(tg.sid, tg.pgid, pgrpRef{k, tg.pgid})
+	term.SetJobControl(tg.sid, tg.pgid, cttyRef{pgrpRef{k, tg.pgid}, term})
+}
+
+// cttyRef is the foreground group of a controlling terminal term: its
+// signals go to the group, and a hang-up of term (a pty slave whose
+// master closed) ends term's hold on its session.
+type cttyRef struct {
+	pgrpRef
+	term Terminal
+}
+
+// Hangup implements tty.Hanger (__tty_hangup, tty_signal_session_leader):
+// the terminal controls no session any more, no process of the session
+// keeps it as its controlling terminal, and the session leader gets
+// SIGHUP and SIGCONT.
+func (c cttyRef) Hangup() {
+	k := c.k
+	k.treeMu.Lock()
+	sid, _ := c.term.JobControl()
+	if sid == 0 {
+		k.treeMu.Unlock()
+		return
+	}
+	k.releaseCttyLocked(sid, c.term)
+	leader := k.procs[sid]
+	if leader != nil && (leader.sid != sid || leader.zombie) {
+		leader = nil
+	}
+	k.treeMu.Unlock()
+	if leader != nil {
+		leader.sendInfo(linux.SigInfo{Signo: linux.SIGHUP, Code: linux.SI_KERNEL})
+		leader.sendInfo(linux.SigInfo{Signo: linux.SIGCONT, Code: linux.SI_KERNEL})
+	}
 }
 
 // releaseCttyLocked makes term control no session and takes it from
@@ -165,9 +197,17 @@ func (t *Task) openedTTY(fd int32, flags uint32) error {
 		}
 		if ctty != term {
 			// The node's driver is another terminal: the descriptor
-			// gets an open file of the controlling one instead.
+			// gets an open file of the controlling one instead (a
+			// new open of it, for a pty slave that counts its opens).
+			var impl vfs.FileImpl = ctty
+			if o, ok := ctty.(vfs.DeviceOpener); ok {
+				if impl, err = o.OpenDevice(flags); err != nil {
+					_ = fds.Close(fd)
+					return err
+				}
+			}
 			_ = fds.Close(fd)
-			nf := vfs.NewFile(ctty, f.Flags())
+			nf := vfs.NewFile(impl, f.Flags())
 			defer nf.DecRef()
 			if _, err := fds.Install(nf, fd, flags&linux.O_CLOEXEC != 0); err != nil {
 				return err
@@ -327,6 +367,6 @@ func (t *Task) tiocspgrp(term Terminal, arg uint64) error {
 	if of.sid != tg.sid {
 		return linux.EPERM
 	}
-	term.SetJobControl(tg.sid, pgrp, pgrpRef{k, pgrp})
+	term.SetJobControl(tg.sid, pgrp, cttyRef{pgrpRef{k, pgrp}, term})
 	return nil
 }

@@ -86,6 +86,9 @@ type ThreadGroup struct {
 	// vforkDone is closed when a CLONE_VFORK child execs or exits
 	// (complete_vfork_done); nil otherwise.
 	vforkDone chan struct{}
+	// rlimits are the resource limits (sys_rlimit.go), inherited by
+	// children and kept across exec.
+	rlimits rlimits
 	// jobState is the group-stop state (jobctl.go).
 	jobState
 
@@ -163,7 +166,7 @@ func (k *Kernel) NewProcess(name string, files *vfs.Proc) (*ThreadGroup, *Task, 
 // newProcess makes a process without parent over m, with one task.
 func (k *Kernel) newProcess(name string, files *vfs.Proc, m *mm.MM) (*ThreadGroup, *Task) {
 	tg := &ThreadGroup{k: k, mm: m, files: files, tasks: map[int32]*Task{}, name: name,
-		nofile: 1024, nproc: uint64(k.MaxThreads / 2), done: make(chan struct{})}
+		nofile: 1024, nproc: uint64(k.MaxThreads / 2), rlimits: k.defaultRlimits(), done: make(chan struct{})}
 	t := k.newTask(tg, k.Platform.NewContext(m.AddressSpace()))
 	tg.tgid = t.tid
 	k.adopt(tg)

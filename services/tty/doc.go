@@ -24,6 +24,13 @@
 //     TIOCNOTTY, /dev/tty, SIGTTIN and SIGTTOU for background groups)
 //     live in the process layer, services/task, which has the process
 //     tree (drivers/tty/tty_jobctrl.c's checks).
+//   - Pseudo-terminals (pty.go, pty(7), ptmx(4), drivers/tty/pty.c):
+//     Ptys is /dev/ptmx, each open a new Master; its Slave is a TTY whose
+//     sink is the master's buffer, so the slave has the console's line
+//     discipline and job control. devpts.go is the devpts file system
+//     (fs/devpts/inode.c) that shows slave N as /dev/pts/N while its
+//     master is open. Closing the master hangs the slave up (a Hanger
+//     foreground lets the process layer release the session).
 //
 // Reads follow n_tty_read: in canonical mode one line per read, EOF as
 // an empty line; otherwise VMIN and VTIME as termios(3) describes them.
@@ -32,5 +39,7 @@
 //
 // Not implemented: IXON/IXOFF flow control (VSTART and VSTOP are
 // swallowed, output never stops), ECHOPRT, PARMRK, IUCLC/OLCUC, baud
-// rates, VDISCARD, and hang-up.
+// rates, VDISCARD, hang-up of the console, and on ptys packet mode
+// (TIOCPKT), TIOCGPTPEER and waiting master writes (input beyond the
+// line discipline's buffer is dropped).
 package tty

@@ -47,6 +47,20 @@ type TTY struct {
 	lnext    bool // the next character is literal (VLNEXT)
 	column   int  // output column, for erasing tabs
 	canonCol int  // column where the current line started
+	// hup is set once the terminal hung up (tty_hung_up_p): Linux then
+	// gives its open files hung_up_tty_fops (drivers/tty/tty_io.c), so
+	// reads see end of file, writes and ioctls fail with EIO and poll
+	// reports every event.
+	hup bool
+}
+
+// Hanger is implemented by a Foreground that acts on its terminal's
+// hang-up (a pseudo-terminal whose master was closed): the process
+// layer then takes the terminal from the session it controlled and
+// signals the session leader (__tty_hangup, tty_signal_session_leader in
+// drivers/tty/tty_jobctrl.c).
+type Hanger interface {
+	Hangup()
 }
 
 // DefaultTermios returns Linux's initial termios for a terminal
@@ -105,6 +119,34 @@ func (t *TTY) SetJobControl(sid, pgrp int32, fg Foreground) {
 	t.sid, t.pgrp, t.fg = sid, pgrp, fg
 }
 
+// HungUp reports whether the terminal hung up.
+func (t *TTY) HungUp() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.hup
+}
+
+// hangup hangs the terminal up (tty_vhangup): it controls no session any
+// more, its readers wake to end of file, and the process layer, through
+// a Foreground that is a Hanger, lets the session go.
+func (t *TTY) hangup() {
+	t.mu.Lock()
+	if t.hup {
+		t.mu.Unlock()
+		return
+	}
+	t.hup = true
+	fg := t.fg
+	t.mu.Unlock()
+	if h, ok := fg.(Hanger); ok {
+		h.Hangup()
+	}
+	t.mu.Lock()
+	t.sid, t.pgrp, t.fg = 0, 0, nil
+	t.mu.Unlock()
+	t.q.Notify()
+}
+
 // Pump feeds everything r delivers to Receive until r fails; the error
 // (io.EOF at the end) is returned.
 func (t *TTY) Pump(r io.Reader) error {
@@ -144,8 +186,17 @@ func (t *TTY) ReadWait(dst []byte, nonblock bool, w waiter.Waiter) (int, error) 
 	defer cancel()
 	n := 0
 	var deadline time.Time
-	for {
+	for first := true; ; first = false {
 		t.mu.Lock()
+		if t.hup {
+			t.mu.Unlock()
+			if first { // hung_up_tty_read
+				return 0, nil
+			}
+			// A reader waiting when the master closed sees
+			// TTY_OTHER_CLOSED first (n_tty_read).
+			return n, linux.EIO
+		}
 		if t.termios.Lflag&linux.ICANON != 0 {
 			if len(t.lines) > 0 {
 				n = t.takeLine(dst)
@@ -233,6 +284,9 @@ func (t *TTY) available() int {
 func (t *TTY) Readiness() uint32 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.hup { // hung_up_tty_poll
+		return linux.POLLIN | linux.POLLOUT | linux.POLLERR | linux.POLLHUP | linux.POLLRDNORM | linux.POLLWRNORM
+	}
 	r := uint32(linux.POLLOUT | linux.POLLWRNORM)
 	ready := len(t.lines) > 0
 	if t.termios.Lflag&linux.ICANON == 0 {
@@ -256,6 +310,10 @@ func (t *TTY) Watch(ch chan struct{}) func() { return t.q.Watch(ch) }
 // processing. It never blocks.
 func (t *TTY) Write(src []byte, _ int64) (int, error) {
 	t.mu.Lock()
+	if t.hup {
+		t.mu.Unlock()
+		return 0, linux.EIO
+	}
 	b := t.output(nil, src)
 	t.mu.Unlock()
 	if err := t.emit(b); err != nil {
@@ -277,6 +335,12 @@ func (t *TTY) emit(b []byte) error {
 
 // Ioctl implements the terminal ioctls (tty_ioctl(4)).
 func (t *TTY) Ioctl(io vfs.UserIO, cmd uint32, arg uint64) (uint64, error) {
+	if t.HungUp() { // hung_up_tty_ioctl
+		if cmd == linux.TIOCSPGRP {
+			return 0, linux.ENOTTY
+		}
+		return 0, linux.EIO
+	}
 	switch cmd {
 	case linux.TCGETS:
 		var b [linux.SizeofTermios]byte

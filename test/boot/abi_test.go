@@ -114,11 +114,16 @@ var abiKnownGaps = map[string]string{}
 // getdents64, chdir, fchdir, getcwd; ELOOP, ENAMETOOLONG, ENOTEMPTY),
 // attrs (stat, statx, chmod, chown, utimensat, utimes, truncate, fsync,
 // access, umask, statfs), mem (mmap, mprotect, munmap, mremap, madvise,
-// mincore, brk, a SIGSEGV handler), mmapfile (file mappings) and jobctl
+// mincore, brk, a SIGSEGV handler), mmapfile (file mappings), jobctl
 // (stop, continue and their wait statuses, SIGCHLD and SA_NOCLDSTOP,
-// setsid/setpgid errors, terminal ioctls on a pipe).
+// setsid/setpgid errors, terminal ioctls on a pipe), cow (fork's
+// copy-on-write isolation, MAP_SHARED across fork, mprotect, munmap,
+// mremap and madvise on pages shared since fork, kernel writes into them),
+// rlimits (RLIMIT_NOFILE and RLIMIT_AS enforced, setrlimit rules) and pty
+// (pseudo-terminals: both directions, modes, signals from the master,
+// window size, hang-ups).
 func TestABIDifferentialC(t *testing.T) {
-	for _, name := range []string{"files", "names", "attrs", "mem", "mmapfile", "robust", "jobctl"} {
+	for _, name := range []string{"files", "names", "attrs", "mem", "mmapfile", "robust", "jobctl", "cow", "rlimits", "pty"} {
 		t.Run(name, func(t *testing.T) {
 			bin := buildMusl(t, name)
 			host, aster := runDifferential(t, name, bin)

@@ -1,6 +1,8 @@
 // Package mm holds the frame's memory-management mechanism: the physical
-// frame allocator, x86-64 four-level page tables and the set of virtual
-// memory areas that back the Go runtime's mmap calls with demand paging.
+// frame allocator, x86-64 four-level page tables, the set of virtual
+// memory areas that back the Go runtime's mmap calls with demand paging,
+// and copy-on-write sharing of user frames between page tables (per-frame
+// reference counts, clone, breaking a shared page; cow.go).
 //
 // The logic is plain Go over small interfaces (TableMem gives access to a
 // page-table page by physical address), so it is tested on the host against

@@ -152,12 +152,15 @@ func initFrames() {
 	imagePhysStart = uint64(textStart&^(mm.HugeSize-1)) - kernBase
 	end, _ := mm.PageUp(uint64(imageEnd) - kernBase)
 	words := mm.BitmapWords(mm.PhysAddr(maxPhys))
+	refWords := mm.RefCountWords(mm.PhysAddr(maxPhys))
 	bitmapPhys = end
-	imagePhysEnd, _ = mm.PageUp(end + 8*words)
+	imagePhysEnd, _ = mm.PageUp(end + 8*words + 8*refWords)
 	if imagePhysEnd > 1<<32 {
 		bootFail("kernel image above 4 GiB")
 	}
 	frames.Init(physWords(mm.PhysAddr(bitmapPhys), words), mm.PhysAddr(maxPhys))
+	// The user frames' reference counts (copy-on-write) follow the bitmap.
+	userRefs.Init(physWords(mm.PhysAddr(bitmapPhys+8*words), refWords), mm.PhysAddr(maxPhys))
 	for i := 0; i < nRAM; i++ {
 		frames.FreeRange(mm.PhysAddr(ramRanges[i][0]), mm.PhysAddr(ramRanges[i][1]))
 	}

@@ -38,10 +38,12 @@ func pinned() [npinned][2]uintptr {
 		rangeOf(&kpt), rangeOf(&frames), rangeOf(&idt), rangeOf(&tss),
 		rangeOf(&gdt), rangeOf(&idleStack), rangeOf(&lazyLo), rangeOf(&lazyHi),
 		rangeOf(&zeroPageBytes), rangeOf(&bssReclaimed),
+		// The user page-fault path resolves copy-on-write faults.
+		rangeOf(&vms), rangeOf(&userRefs),
 	}
 }
 
-const npinned = 18
+const npinned = 20
 
 func isPinned(page uintptr, pins *[npinned][2]uintptr) bool {
 	for _, p := range pins {

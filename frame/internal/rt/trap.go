@@ -101,6 +101,8 @@ func userTrap(t *Thread) {
 	switch v := t.regs.Vector; {
 	case v == vecSyscall:
 		exitUser(t, ExitSyscall)
+	case v == 14 && t.regs.CS&3 == 3 && cowFault(t):
+		// A write to a copy-on-write page, now private: the run goes on.
 	case v < 32 && t.regs.CS&3 == 3:
 		exitUser(t, ExitException)
 	case v < 32:

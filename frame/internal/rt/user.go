@@ -122,6 +122,32 @@ func userRange(va, n uint64) bool {
 	return va%mm.PageSize == 0 && n%mm.PageSize == 0 && va+n >= va && va+n <= userTop+mm.PageSize
 }
 
+// protShared, beside PROT_* in vmMap's prot, maps shared memory: pages
+// that vmClone shares writable rather than copy-on-write (frame/user's
+// ProtShared).
+const protShared = 0x100
+
+// userRefs counts the leaf entries of user page tables that map each
+// physical frame (mm/cow.go). Every user frame is taken with ownFrame and
+// given back with putUserPage.
+var userRefs mm.RefCounts
+
+// allocUserPage takes a frame for a user page, keeping userReserve free.
+func allocUserPage() (mm.PhysAddr, bool) {
+	if frames.FreeFrames() < userReserve() {
+		return 0, false
+	}
+	pa, ok := frames.Alloc()
+	if ok {
+		userRefs.Own(pa)
+	}
+	return pa, ok
+}
+
+// putUserPage drops one mapping of the user frame pa, freeing it with the
+// last.
+func putUserPage(pa mm.PhysAddr) { userRefs.Put(pa, &frames) }
+
 // userPTE maps PROT_* to user page-table bits. x86-64 cannot make a user
 // page unreadable, so a PROT_NONE page is present without the user bit:
 // any access from ring 3 faults, and copies treat it as inaccessible.
@@ -237,7 +263,13 @@ func vmFree(id uint64) uint64 {
 	return 0
 }
 
-func freeUserFrame(_ mm.VirtAddr, pa mm.PhysAddr) { frames.Free(pa) }
+func freeUserFrame(_ mm.VirtAddr, pa mm.PhysAddr) { putUserPage(pa) }
+
+// releaseUserFrame flushes va's TLB entry and drops the mapping of pa.
+func releaseUserFrame(va mm.VirtAddr, pa mm.PhysAddr) {
+	arch.Invlpg(uintptr(va))
+	putUserPage(pa)
+}
 
 // userReserve is how many free frames user mappings may not take: the
 // kernel's own heap must be able to grow when user space has eaten the
@@ -250,13 +282,13 @@ func userReserve() uint64 {
 
 // vmMap maps [va, va+n) with prot: zeroed pages, or (data != 0) one page
 // holding dataLen bytes copied from kernel memory at data. Pages already
-// mapped are replaced.
+// mapped are replaced. With protShared the pages are shared memory.
 func vmMap(id, va, n, prot uint64, data uintptr, dataLen uint64) uint64 {
 	pt, v, ok := vmTable(id)
 	if !ok {
 		return errRet(eINVAL)
 	}
-	if !userRange(va, n) || n == 0 || prot&^7 != 0 {
+	if !userRange(va, n) || n == 0 || prot&^(7|protShared) != 0 {
 		return errRet(eINVAL)
 	}
 	var src []byte
@@ -270,11 +302,12 @@ func vmMap(id, va, n, prot uint64, data uintptr, dataLen uint64) uint64 {
 		}
 		src = b
 	}
+	flags := userPTE(prot)
+	if prot&protShared != 0 {
+		flags |= mm.PTEShared
+	}
 	for p := va; p < va+n; p += mm.PageSize {
-		if frames.FreeFrames() < userReserve() {
-			return errRet(eNOMEM)
-		}
-		pa, ok := frames.Alloc()
+		pa, ok := allocUserPage()
 		if !ok {
 			return errRet(eNOMEM)
 		}
@@ -282,11 +315,11 @@ func vmMap(id, va, n, prot uint64, data uintptr, dataLen uint64) uint64 {
 		*pg = [mm.PageSize]byte{}
 		copy(pg[:], src)
 		if old, had := pt.Unmap(mm.VirtAddr(p)); had {
-			frames.Free(old)
+			putUserPage(old)
 			v.pages--
 		}
-		if !pt.Map(mm.VirtAddr(p), pa, userPTE(prot)) {
-			frames.Free(pa)
+		if !pt.Map(mm.VirtAddr(p), pa, flags) {
+			putUserPage(pa)
 			return errRet(eNOMEM)
 		}
 		v.pages++
@@ -300,24 +333,35 @@ func vmUnmap(id, va, n uint64) uint64 {
 	if !ok || !userRange(va, n) {
 		return errRet(eINVAL)
 	}
-	v.pages -= uint64(pt.UnmapRange(mm.VirtAddr(va), mm.VirtAddr(va+n), releaseFrame))
+	v.pages -= uint64(pt.UnmapRange(mm.VirtAddr(va), mm.VirtAddr(va+n), releaseUserFrame))
 	return 0
 }
 
+// vmProtect changes the protection of the present pages in [va, va+n). A
+// private page whose frame another table still shares becomes writable
+// copy-on-write (mm.ProtectFlags), so mprotect never exposes a shared
+// frame to writes.
 func vmProtect(id, va, n, prot uint64) uint64 {
 	pt, _, ok := vmTable(id)
 	if !ok || !userRange(va, n) || prot&^7 != 0 {
 		return errRet(eINVAL)
 	}
+	want := userPTE(prot)
 	for p := va; p < va+n; p += mm.PageSize {
-		if pt.Protect(mm.VirtAddr(p), userPTE(prot)) {
+		pte, _, mapped := pt.Lookup(mm.VirtAddr(p))
+		if !mapped {
+			continue
+		}
+		f := mm.ProtectFlags(pte, want, userRefs.Count(mm.PTEAddr(pte)))
+		if pt.Protect(mm.VirtAddr(p), f) {
 			arch.Invlpg(uintptr(p))
 		}
 	}
 	return 0
 }
 
-// vmQuery returns 0x100 | PROT_* for a mapped user page, 0 otherwise.
+// vmQuery returns 0x100 | PROT_* for a mapped user page, 0 otherwise. A
+// copy-on-write page reports the protection its owner gave it.
 func vmQuery(id, va uint64) uint64 {
 	pt, _, ok := vmTable(id)
 	if !ok || va > userTop {
@@ -331,7 +375,7 @@ func vmQuery(id, va uint64) uint64 {
 		return 0x100 // PROT_NONE
 	}
 	prot := uint64(0x100 | mm.ProtRead)
-	if pte&mm.PTEWrite != 0 {
+	if pte&(mm.PTEWrite|mm.PTECow) != 0 { // copy-on-write is writable to its owner
 		prot |= mm.ProtWrite
 	}
 	if pte&mm.PTENoExec == 0 {
@@ -351,7 +395,7 @@ func vmMove(id, from, to, n uint64) uint64 {
 		src, dst := mm.VirtAddr(from+off), mm.VirtAddr(to+off)
 		pte, _, mapped := pt.Lookup(src)
 		if old, had := pt.Unmap(dst); had {
-			frames.Free(old)
+			putUserPage(old)
 			v.pages--
 			arch.Invlpg(uintptr(dst))
 		}
@@ -360,8 +404,9 @@ func vmMove(id, from, to, n uint64) uint64 {
 		}
 		pa, _ := pt.Unmap(src)
 		arch.Invlpg(uintptr(src))
-		if !pt.Map(dst, pa, pte&(mm.PTEUser|mm.PTEWrite|mm.PTENoExec)) {
-			frames.Free(pa)
+		// The frame moves with its reference and its sharing bits.
+		if !pt.Map(dst, pa, pte&(mm.PTEUser|mm.PTEWrite|mm.PTENoExec|mm.PTECow|mm.PTEShared)) {
+			putUserPage(pa)
 			v.pages--
 			return errRet(eNOMEM)
 		}
@@ -369,10 +414,12 @@ func vmMove(id, from, to, n uint64) uint64 {
 	return 0
 }
 
-// vmClone creates an address space holding a copy of every user page of
-// id, with the same protections (fork(2)). Pages are copied now rather
-// than shared copy-on-write: simple and always correct; the copy costs
-// one memmove per page.
+// vmClone creates an address space that shares every user page of id
+// (fork(2)): frames gain a reference instead of being copied, private
+// writable pages become copy-on-write in both spaces, and the first write
+// on either side copies the page (cowFault, vmCopy, vmCas). Shared memory
+// (protShared) stays shared and writable. Page tables are new, so the
+// cost is one table walk, not one memmove per page.
 func vmClone(id uint64) uint64 {
 	src, _, ok := vmTable(id)
 	if !ok {
@@ -383,31 +430,60 @@ func vmClone(id uint64) uint64 {
 		return nid
 	}
 	dst, dv, _ := vmTable(nid)
-	failed := false
-	src.ForEachLower(func(va mm.VirtAddr, pte uint64) bool {
-		if frames.FreeFrames() < userReserve() {
-			failed = true
-			return false
-		}
-		pa, ok := frames.Alloc()
-		if !ok {
-			failed = true
-			return false
-		}
-		*physPage(pa) = *physPage(mm.PTEAddr(pte))
-		if !dst.Map(va, pa, pte&(mm.PTEUser|mm.PTEWrite|mm.PTENoExec)) {
-			frames.Free(pa)
-			failed = true
-			return false
-		}
-		dv.pages++
-		return true
-	})
-	if failed {
+	n, ok := src.CloneLower(dst, &userRefs)
+	dv.pages = uint64(n)
+	// The source lost write permission on its private pages: drop the
+	// stale writable translations (the kernel may be running on its table).
+	arch.WriteCR3(arch.ReadCR3())
+	if !ok {
 		vmFree(nid)
 		return errRet(eNOMEM)
 	}
 	return nid
+}
+
+// breakCOW makes the copy-on-write page at va in pt writable for pt alone
+// (mm.PageTable.BreakCOW), within the user reserve. It reports false only
+// when memory ran out; a page that is not copy-on-write needs nothing.
+func breakCOW(pt *mm.PageTable, va uint64) bool {
+	page := mm.VirtAddr(mm.PageDown(va))
+	pte, _, mapped := pt.Lookup(page)
+	if !mapped || !mm.COWFault(pte) {
+		return true
+	}
+	if userRefs.Count(mm.PTEAddr(pte)) > 1 && frames.FreeFrames() < userReserve() {
+		return false
+	}
+	done, ok := pt.BreakCOW(page, &userRefs)
+	if done {
+		arch.Invlpg(uintptr(page))
+	}
+	return ok
+}
+
+// cowFault resolves a user write fault on a copy-on-write page of the
+// address space t runs in, without ending the run (do_wp_page,
+// mm/memory.c). It reports false when the fault is something else, or
+// when memory ran out: the services then see the fault.
+func cowFault(t *Thread) bool {
+	r := &t.regs
+	// #PF error code (Intel SDM Vol. 3A §4.7): bit 0 present, 1 write,
+	// 2 user; a protection fault on a write from ring 3.
+	if r.ErrCode&7 != 7 || r.CR2 > userTop {
+		return false
+	}
+	for i := range vms {
+		if !vms[i].used || uint64(vms[i].root) != r.CR3 {
+			continue
+		}
+		pt, _, _ := vmTable(uint64(i))
+		pte, _, mapped := pt.Lookup(mm.VirtAddr(mm.PageDown(r.CR2)))
+		if !mapped || !mm.COWFault(pte) {
+			return false
+		}
+		return breakCOW(pt, r.CR2)
+	}
+	return false
 }
 
 // vmCopy copies n bytes between user address va and kernel buffer buf
@@ -429,6 +505,17 @@ func vmCopy(id, va uint64, buf uintptr, n uint64, toUser bool) uint64 {
 			break
 		}
 		pte, _, mapped := pt.Lookup(mm.VirtAddr(mm.PageDown(addr)))
+		if toUser && mapped && mm.COWFault(pte) {
+			// A kernel write to a copy-on-write page copies it first,
+			// as a user write would.
+			if !breakCOW(pt, addr) {
+				if done == 0 {
+					return errRet(eNOMEM)
+				}
+				break
+			}
+			pte, _, mapped = pt.Lookup(mm.VirtAddr(mm.PageDown(addr)))
+		}
 		if !mapped || pte&mm.PTEUser == 0 || (toUser && pte&mm.PTEWrite == 0) {
 			break
 		}
@@ -451,7 +538,8 @@ func vmCopy(id, va uint64, buf uintptr, n uint64, toUser bool) uint64 {
 // vmCas compares the aligned 32-bit user word at va with old and, if they
 // are equal, stores new; it returns the word's previous value (the futex
 // cmpxchg of robust-list cleanup, kernel/futex/core.c). The page must be
-// present, user-accessible and writable. Atomicity: the frame runs one CPU
+// present, user-accessible and writable (a copy-on-write page is copied
+// first, or ENOMEM). Atomicity: the frame runs one CPU
 // and serves this call with interrupts off, so no user thread runs between
 // the load and the store.
 func vmCas(id, va uint64, old, new uint32) uint64 {
@@ -463,6 +551,13 @@ func vmCas(id, va uint64, old, new uint32) uint64 {
 		return errRet(eFAULT)
 	}
 	pte, _, mapped := pt.Lookup(mm.VirtAddr(mm.PageDown(va)))
+	if mapped && mm.COWFault(pte) {
+		// The compare-and-swap is a write: copy a shared page first.
+		if !breakCOW(pt, va) {
+			return errRet(eNOMEM)
+		}
+		pte, _, mapped = pt.Lookup(mm.VirtAddr(mm.PageDown(va)))
+	}
 	if !mapped || pte&mm.PTEUser == 0 || pte&mm.PTEWrite == 0 {
 		return errRet(eFAULT)
 	}

@@ -190,8 +190,9 @@ func (s *Statfs) MarshalBytes(dst []byte) {
 
 // File system magic numbers for statfs.f_type (include/uapi/linux/magic.h).
 const (
-	TMPFS_MAGIC = 0x01021994
-	RAMFS_MAGIC = 0x858458f6
+	TMPFS_MAGIC        = 0x01021994
+	RAMFS_MAGIC        = 0x858458f6
+	DEVPTS_SUPER_MAGIC = 0x1cd1
 )
 
 // statfs.f_flags bits (include/linux/statfs.h).

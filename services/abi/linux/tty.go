@@ -131,6 +131,14 @@ const (
 	FIONREAD   = 0x541B
 	TIOCNOTTY  = 0x5422
 	TIOCGSID   = 0x5429
+	// Pseudo-terminal masters (include/uapi/asm-generic/ioctls.h):
+	// TIOCGPTN is _IOR('T', 0x30, unsigned int), TIOCSPTLCK
+	// _IOW('T', 0x31, int), TIOCGPTLCK _IOR('T', 0x39, int).
+	TIOCPKT     = 0x5420
+	TIOCGPTN    = 0x80045430
+	TIOCSPTLCK  = 0x40045431
+	TIOCGPTLCK  = 0x80045439
+	TIOCGPTPEER = 0x5441
 )
 
 // TCFLSH queue selectors.

@@ -21,6 +21,7 @@ const (
 	TTYAuxMajor  = 5
 	TTYMinor     = 0
 	ConsoleMinor = 1
+	PtmxMinor    = 2
 )
 
 // Config is what the kernel injects.
@@ -36,6 +37,11 @@ type Config struct {
 	Disks []NamedDisk
 	// Chars are further character devices (hvc0, ...) with their numbers.
 	Chars []NamedChar
+	// Ptmx, when set, is the pseudo-terminal multiplexer, /dev/ptmx
+	// (5:2, ptmx(4)), and Pts the devpts file system mounted at
+	// /dev/pts that shows its slaves (the tty service provides both).
+	Ptmx vfs.CharDevice
+	Pts  vfs.FileSystem
 }
 
 // NamedChar is a character device and its node.
@@ -58,6 +64,9 @@ func Register(v *vfs.VFS, c Config) {
 	}
 	if c.TTY != nil {
 		v.RegisterCharDevice(TTYAuxMajor, TTYMinor, c.TTY)
+	}
+	if c.Ptmx != nil {
+		v.RegisterCharDevice(TTYAuxMajor, PtmxMinor, c.Ptmx)
 	}
 	for i, d := range c.Disks {
 		v.RegisterBlockDevice(VirtioBlkMajor, uint32(i*MinorsPerDisk), d.Dev)
@@ -85,6 +94,7 @@ var nodes = []node{
 	{name: "urandom", mode: linux.S_IFCHR | 0o666, major: MemMajor, minor: URandomMinor},
 	{name: "tty", mode: linux.S_IFCHR | 0o666, major: TTYAuxMajor, minor: TTYMinor},
 	{name: "console", mode: linux.S_IFCHR | 0o600, major: TTYAuxMajor, minor: ConsoleMinor},
+	{name: "ptmx", mode: linux.S_IFCHR | 0o666, major: TTYAuxMajor, minor: PtmxMinor},
 	{name: "pts", mode: linux.S_IFDIR | 0o755},
 	{name: "shm", mode: linux.S_IFDIR | 0o1777},
 	{name: "fd", mode: linux.S_IFLNK | 0o777, target: "/proc/self/fd"},
@@ -129,7 +139,13 @@ func Mount(v *vfs.VFS, path string, clock func() time.Time, c Config) error {
 			return err
 		}
 	}
-	return v.Mount(fs, path, "devtmpfs", "devtmpfs")
+	if err := v.Mount(fs, path, "devtmpfs", "devtmpfs"); err != nil {
+		return err
+	}
+	if c.Pts != nil {
+		return v.Mount(c.Pts, path+"/pts", "devpts", "devpts")
+	}
+	return nil
 }
 
 // Null is /dev/null: reads see end of file, writes vanish.

@@ -1,7 +1,8 @@
 // Package devfs provides /dev: a tmpfs holding the standard device nodes,
 // and the drivers of the memory devices (drivers/char/mem.c, random.c):
-// null, zero, full, random and urandom. The console and the controlling
-// terminal are CharDevices the kernel injects (the tty service), so this
+// null, zero, full, random and urandom. The console, the controlling
+// terminal and /dev/ptmx are CharDevices the kernel injects, with the
+// devpts file system it mounts at /dev/pts (the tty service), so this
 // package stays free of terminal logic; randomness comes from an injected
 // io.Reader (the kernel passes its CSPRNG).
 //

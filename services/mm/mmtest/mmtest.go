@@ -16,7 +16,10 @@ import (
 
 type page struct {
 	prot mm.Prot
-	data [mm.PageSize]byte
+	// shared is set for pages mapped with mm.ProtShared: Clone shares
+	// their data (each space keeps its own protection).
+	shared bool
+	data   *[mm.PageSize]byte
 }
 
 // AddressSpace implements mm.AddressSpace over a map of pages. It is safe
@@ -60,7 +63,7 @@ func (a *AddressSpace) MapZero(va, n uint64, prot mm.Prot) error {
 		return err
 	}
 	for p := va; p < va+n; p += mm.PageSize {
-		a.pages[p] = &page{prot: prot}
+		a.pages[p] = &page{prot: prot &^ mm.ProtShared, shared: prot&mm.ProtShared != 0, data: new([mm.PageSize]byte)}
 	}
 	return nil
 }
@@ -76,7 +79,7 @@ func (a *AddressSpace) MapData(va uint64, prot mm.Prot, data []byte) error {
 	if err := a.room(mm.PageSize); err != nil {
 		return err
 	}
-	pg := &page{prot: prot}
+	pg := &page{prot: prot &^ mm.ProtShared, shared: prot&mm.ProtShared != 0, data: new([mm.PageSize]byte)}
 	copy(pg.data[:], data)
 	a.pages[va] = pg
 	return nil
@@ -146,8 +149,9 @@ func (a *AddressSpace) Move(from, to, n uint64) error {
 	return nil
 }
 
-// Clone implements mm.AddressSpace.Clone: every page is copied (the
-// frame's VmSpace.Clone copies too; there is no copy-on-write yet).
+// Clone implements mm.AddressSpace.Clone: every private page is copied at
+// once (the frame copies lazily, with the same result), shared pages are
+// shared.
 func (a *AddressSpace) Clone() (mm.AddressSpace, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -158,6 +162,10 @@ func (a *AddressSpace) Clone() (mm.AddressSpace, error) {
 	c := &AddressSpace{MaxPages: a.MaxPages, pages: make(map[uint64]*page, len(a.pages))}
 	for va, pg := range a.pages {
 		cp := *pg
+		if !pg.shared {
+			d := *pg.data
+			cp.data = &d
+		}
 		c.pages[va] = &cp
 	}
 	return c, nil
