@@ -70,6 +70,7 @@ var runFlags struct {
 	dryRun   bool
 	build    bool
 	disks    []string
+	channels []string
 	teeModel string
 	meas     string
 }
@@ -88,6 +89,7 @@ func init() {
 	f.BoolVar(&runFlags.dryRun, "dry-run", false, "print the QEMU command line and exit without building or booting")
 	f.BoolVar(&runFlags.build, "build", false, "rebuild the image even if DIR already has one")
 	f.StringArrayVar(&runFlags.disks, "disk", nil, "raw disk image attached as a virtio-blk device: the guest's /dev/vda, /dev/vdb, ... (repeatable)")
+	f.StringArrayVar(&runFlags.channels, "channel", nil, "UNIX socket QEMU listens on, attached as a virtio console: the guest's /dev/hvc0, /dev/hvc1, ... (repeatable; an agent channel)")
 	f.StringVar(&runFlags.teeModel, "tee-model", "", "boot on the frame's software TEE model: tdx or snp (aster.tee=model-tdx|model-snp; a model for testing, not a TEE)")
 	f.StringVar(&runFlags.meas, "measurements", "", "reference document (astctl measure snp|tdx --json) handed to the guest as QEMU fw_cfg "+measurementsFwCfg+": the launch measurements the TEE model reports")
 	rootCmd.AddCommand(runCmd)
@@ -192,6 +194,7 @@ func runRun(cmd *cobra.Command, args []string) error {
 		Firmware:    firmware(runFlags.firmware),
 		Interactive: interactive,
 		Disks:       runFlags.disks,
+		Channels:    runFlags.channels,
 		// A confidential guest insists on ACCESS_PLATFORM, so the model
 		// platform gets devices that offer it, as a real TD or SNP VM does.
 		AccessPlatform: runFlags.teeModel != "",

@@ -102,6 +102,11 @@ type Config struct {
 	// Disks are raw disk images attached as modern-only virtio-blk PCI
 	// devices, in order (the guest's /dev/vda, /dev/vdb, ...).
 	Disks []string
+	// Channels are host UNIX sockets, each attached as a virtio console
+	// (its own virtio-serial-pci device, port 0: the guest's /dev/hvc0,
+	// /dev/hvc1, ...). QEMU listens on the socket; an agent on the host
+	// connects to it.
+	Channels []string
 	// AccessPlatform makes every virtio device offer
 	// VIRTIO_F_ACCESS_PLATFORM (QEMU's iommu_platform=on), which a
 	// confidential guest requires before it drives a device (Linux
@@ -130,6 +135,16 @@ func (c Config) virtioArgs() []string {
 			// disable-legacy=on: a modern-only device (ID 0x1042), the
 			// only transport the guest's driver speaks.
 			"-device", "virtio-blk-pci,drive="+id+",disable-legacy=on"+plat)
+	}
+	for i, path := range c.Channels {
+		id := fmt.Sprintf("channel%d", i)
+		args = append(args,
+			"-chardev", "socket,id="+id+",path="+escapeOpt(path)+",server=on,wait=off",
+			// max_ports=1: no MULTIPORT feature, a plain console.
+			"-device", fmt.Sprintf("virtio-serial-pci,id=vser%d,max_ports=1,disable-legacy=on%s", i, plat),
+			// nr=0: port 0, the one a driver without MULTIPORT uses
+			// (virtio 1.2 §5.3.6).
+			"-device", fmt.Sprintf("virtconsole,bus=vser%d.0,nr=0,chardev=%s", i, id))
 	}
 	return args
 }

@@ -371,6 +371,11 @@ func TestDiskArgs(t *testing.T) {
 			t.Errorf("args %q lack %q", got, want)
 		}
 	}
+	c.Channels = []string{"/tmp/agent.sock"}
+	args, _ = c.Args()
+	if got := strings.Join(args, " "); !strings.Contains(got, "-chardev socket,id=channel0,path=/tmp/agent.sock,server=on,wait=off -device virtio-serial-pci,id=vser0,max_ports=1,disable-legacy=on,iommu_platform=on -device virtconsole,bus=vser0.0,nr=0,chardev=channel0") {
+		t.Errorf("channel args: %q", got)
+	}
 	c.AccessPlatform = false
 	args, _ = c.Args()
 	if strings.Contains(strings.Join(args, " "), "iommu_platform") {

@@ -136,6 +136,8 @@ type bootOpts struct {
 	// --tee-model does).
 	Disks          []string
 	AccessPlatform bool
+	// Channels are UNIX sockets attached as virtio consoles.
+	Channels []string
 }
 
 // boot boots an image with extra added to its default command line and
@@ -184,6 +186,7 @@ func boot(t *testing.T, extra string, opts bootOpts) (output string, status int)
 		Firmware:       qemu.DefaultFirmware(),
 		NoDebugExit:    opts.ACPI,
 		Disks:          opts.Disks,
+		Channels:       opts.Channels,
 		AccessPlatform: opts.AccessPlatform,
 	}
 	if opts.SeaBIOS {
