@@ -202,11 +202,12 @@ func (s *VmSpace) Close() error {
 	return nil
 }
 
-// Regs are a user thread's general registers, FS base and flags.
+// Regs are a user thread's general registers, FS and GS bases and flags.
 type Regs struct {
 	RAX, RBX, RCX, RDX, RSI, RDI, RBP uint64
 	R8, R9, R10, R11, R12, R13, R14   uint64
 	R15, RIP, RSP, RFLAGS, FSBase     uint64
+	GSBase                            uint64
 }
 
 // Exit reasons of Run.
@@ -275,11 +276,11 @@ func (c *UserContext) Run() int {
 	}
 	r := &c.Regs
 	c.frame.Regs = [20]uint64{r.RAX, r.RBX, r.RCX, r.RDX, r.RSI, r.RDI, r.RBP,
-		r.R8, r.R9, r.R10, r.R11, r.R12, r.R13, r.R14, r.R15, r.RIP, r.RSP, r.RFLAGS, r.FSBase}
+		r.R8, r.R9, r.R10, r.R11, r.R12, r.R13, r.R14, r.R15, r.RIP, r.RSP, r.RFLAGS, r.FSBase, r.GSBase}
 	reason := c.run(id)
 	f := &c.frame.Regs
 	*r = Regs{f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11], f[12], f[13], f[14],
-		f[15], f[16], f[17], f[18]}
+		f[15], f[16], f[17], f[18], f[19]}
 	runtime.KeepAlive(c.vm)
 	return reason
 }

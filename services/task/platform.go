@@ -2,13 +2,14 @@ package task
 
 import "github.com/aster-cvm/aster/services/mm"
 
-// Regs are a user thread's general registers, FS base and flags. The
-// layout matches frame/user.Regs so the kernel can hand its registers over
-// without copying.
+// Regs are a user thread's general registers, FS and GS bases and flags.
+// The layout matches frame/user.Regs so the kernel can hand its registers
+// over without copying.
 type Regs struct {
 	RAX, RBX, RCX, RDX, RSI, RDI, RBP uint64
 	R8, R9, R10, R11, R12, R13, R14   uint64
 	R15, RIP, RSP, RFLAGS, FSBase     uint64
+	GSBase                            uint64
 }
 
 // Exit reasons of Context.Run.

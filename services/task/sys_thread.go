@@ -23,9 +23,9 @@ func init() {
 	register(274, "get_robust_list", sysGetRobustList, Supported, "")
 	register(24, "sched_yield", func(*Task, Args) (uint64, error) { runtime.Gosched(); return 0, nil }, Supported, "")
 	register(204, "sched_getaffinity", sysSchedGetaffinity, Supported, "one CPU")
-	register(56, "clone", sysClone, Partial, "threads, and processes with a copy of the memory: CLONE_VM without CLONE_THREAD only with CLONE_VFORK; no CLONE_FILES for processes, no namespaces")
-	register(57, "fork", sysFork, Supported, "pages are copied, not shared copy-on-write")
-	register(58, "vfork", sysVfork, Partial, "the child gets a copy of the memory, not the parent's")
+	register(56, "clone", sysClone, Partial, "threads, and processes (CLONE_VM, CLONE_VFORK); no CLONE_FILES or CLONE_PIDFD for processes, CLONE_SIGHAND copies the handlers; no namespaces")
+	register(57, "fork", sysFork, Supported, "")
+	register(58, "vfork", sysVfork, Supported, "")
 	register(157, "prctl", sysPrctl, Partial, "PR_SET_NAME/PR_GET_NAME")
 	register(334, "rseq", func(*Task, Args) (uint64, error) { return 0, linux.ENOSYS }, Partial, "not supported: libc falls back")
 }
@@ -54,18 +54,27 @@ func sysSetTidAddress(t *Task, a Args) (uint64, error) {
 	return uint64(t.tid), nil
 }
 
-// sysArchPrctl implements arch_prctl(2) for the FS base (TLS).
+// sysArchPrctl implements arch_prctl(2) for the FS and GS bases
+// (arch/x86/kernel/process_64.c do_arch_prctl_64: a base at or above
+// TASK_SIZE_MAX is EPERM; the bases are per thread, inherited by clone
+// and fork, and reset by execve).
 func sysArchPrctl(t *Task, a Args) (uint64, error) {
-	const setFS, getFS = 0x1002, 0x1003
+	const setGS, setFS, getFS, getGS = 0x1001, 0x1002, 0x1003, 0x1004
 	switch a[0] {
-	case setFS:
+	case setFS, setGS:
 		if a[1] >= 1<<47 {
 			return 0, linux.EPERM
 		}
-		t.ctx.Regs().FSBase = a[1]
+		if a[0] == setFS {
+			t.ctx.Regs().FSBase = a[1]
+		} else {
+			t.ctx.Regs().GSBase = a[1]
+		}
 		return 0, nil
 	case getFS:
 		return 0, t.writeU64(a[1], t.ctx.Regs().FSBase)
+	case getGS:
+		return 0, t.writeU64(a[1], t.ctx.Regs().GSBase)
 	}
 	return 0, linux.EINVAL
 }
@@ -159,9 +168,9 @@ func sysFork(t *Task, _ Args) (uint64, error) {
 }
 
 // sysVfork implements vfork(2): clone(CLONE_VM|CLONE_VFORK|SIGCHLD). The
-// parent waits until the child execs or exits, as Linux's does; the child
-// runs on a copy of the memory rather than on the parent's, which is the
-// same to a child that only execs or _exits (all vfork(2) allows).
+// child runs in the parent's memory and the parent waits until the child
+// execs or exits, as on Linux; BusyBox's spawn() relies on both (its
+// child records an exec failure in the shared memory).
 func sysVfork(t *Task, _ Args) (uint64, error) {
 	return t.fork(cloneArgs{flags: cloneVM | cloneVfork, exitSignal: linux.SIGCHLD})
 }
@@ -169,7 +178,10 @@ func sysVfork(t *Task, _ Args) (uint64, error) {
 // sysClone implements clone(2): threads (CLONE_VM|CLONE_SIGHAND|
 // CLONE_THREAD, as pthread_create and the Go runtime call it) and
 // processes (fork; CLONE_VM|CLONE_VFORK as posix_spawn and Go's os/exec
-// call it, with a copy of the memory as sysVfork says).
+// call it, the child in the parent's memory). Differences from Linux:
+// CLONE_SIGHAND without CLONE_THREAD gives the child a copy of the
+// handlers rather than the parent's table, and CLONE_FILES and
+// CLONE_PIDFD for processes are ENOSYS.
 func sysClone(t *Task, a Args) (uint64, error) {
 	flags, stack, ptid, ctid, tls := a[0], a[1], a[2], a[3], a[4]
 	ca := cloneArgs{flags: flags &^ 0xff, exitSignal: int(flags & 0xff), stack: stack, ptid: ptid, ctid: ctid, tls: tls}
@@ -180,8 +192,8 @@ func sysClone(t *Task, a Args) (uint64, error) {
 		switch {
 		case flags&cloneSighand != 0 && flags&cloneVM == 0:
 			return 0, linux.EINVAL // as copy_process requires
-		case flags&cloneVM != 0 && flags&cloneVfork == 0, flags&cloneFiles != 0, flags&clonePidfd != 0:
-			return 0, linux.ENOSYS // shared memory or files between processes: not yet
+		case flags&cloneFiles != 0, flags&clonePidfd != 0:
+			return 0, linux.ENOSYS // shared descriptor tables between processes: not yet
 		}
 		return t.fork(ca)
 	}

@@ -114,7 +114,8 @@ var abiKnownGaps = map[string]string{}
 // getdents64, chdir, fchdir, getcwd; ELOOP, ENAMETOOLONG, ENOTEMPTY),
 // attrs (stat, statx, chmod, chown, utimensat, utimes, truncate, fsync,
 // access, umask, statfs), mem (mmap, mprotect, munmap, mremap, madvise,
-// mincore, brk, a SIGSEGV handler), mmapfile (file mappings), jobctl
+// mincore, brk, a SIGSEGV handler), mmapfile (file mappings), gsbase
+// (arch_prctl FS/GS bases: %gs loads, threads, fork, execve), jobctl
 // (stop, continue and their wait statuses, SIGCHLD and SA_NOCLDSTOP,
 // setsid/setpgid errors, terminal ioctls on a pipe), cow (fork's
 // copy-on-write isolation, MAP_SHARED across fork, mprotect, munmap,
@@ -123,7 +124,7 @@ var abiKnownGaps = map[string]string{}
 // (pseudo-terminals: both directions, modes, signals from the master,
 // window size, hang-ups).
 func TestABIDifferentialC(t *testing.T) {
-	for _, name := range []string{"files", "names", "attrs", "mem", "mmapfile", "robust", "jobctl", "cow", "rlimits", "pty"} {
+	for _, name := range []string{"files", "names", "attrs", "mem", "mmapfile", "robust", "gsbase", "jobctl", "cow", "rlimits", "pty"} {
 		t.Run(name, func(t *testing.T) {
 			bin := buildMusl(t, name)
 			host, aster := runDifferential(t, name, bin)

@@ -18,7 +18,8 @@ func TestRegsLayout(t *testing.T) {
 		{"SS", unsafe.Offsetof(r.SS), 152}, {"FSBase", unsafe.Offsetof(r.FSBase), 160},
 		// SAFETY: only offsets are computed.
 		{"Vector", unsafe.Offsetof(r.Vector), 168}, {"CR2", unsafe.Offsetof(r.CR2), 184},
-		{"CR3", unsafe.Offsetof(r.CR3), 192}, {"fx", unsafe.Offsetof(r.fx), 200},
+		{"CR3", unsafe.Offsetof(r.CR3), 192}, {"GSBase", unsafe.Offsetof(r.GSBase), 200},
+		{"fx", unsafe.Offsetof(r.fx), 208},
 	} {
 		if c.got != c.want {
 			t.Errorf("Regs.%s at %d, regs_amd64.h says %d", c.name, c.got, c.want)

@@ -24,7 +24,8 @@
 #define R_ERR 176
 #define R_CR2 184
 #define R_CR3 192
-#define R_FX 200
+#define R_GS 200
+#define R_FX 208
 
 // The kernel stack: stacks[0:KSTACK_TOP]; exceptions get IST2, double
 // faults and NMIs IST3 (see stacks in mem_unsafe.go).

@@ -169,6 +169,17 @@ samecr3:
 	MOVQ	AX, DX
 	SHRQ	$32, DX
 	WRMSR
+	// The GS base changes only between user threads that set one, so
+	// skip the WRMSR when it is already loaded.
+	MOVQ	R_GS(BX), AX
+	CMPQ	AX, ·loadedGS(SB)
+	JEQ	samegs
+	MOVQ	AX, ·loadedGS(SB)
+	MOVL	$0xc0000101, CX
+	MOVQ	AX, DX
+	SHRQ	$32, DX
+	WRMSR
+samegs:
 	LEAQ	(R_FX+63)(BX), AX
 	ANDQ	$~63, AX
 	CMPB	·useXsave(SB), $0

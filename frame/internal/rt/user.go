@@ -61,7 +61,7 @@ const (
 // the frame: registers in and out of each run, the FXSAVE image, and why
 // the last run ended. Its layout is fixed (frame/user embeds it).
 type UserFrame struct {
-	// RAX RBX RCX RDX RSI RDI RBP R8-R15 RIP RSP RFLAGS FSBase
+	// RAX RBX RCX RDX RSI RDI RBP R8-R15 RIP RSP RFLAGS FSBase GSBase
 	Regs [20]uint64
 	// FX is the XSAVE (or FXSAVE) image, FPSize() bytes of it used,
 	// marked for signal frames as putFPXSW does.
@@ -95,8 +95,13 @@ const (
 	uRSP
 	uRFLAGS
 	uFSBase
+	uGSBase
 	uNumRegs
 )
+
+// loadedGS is the GS base in the CPU's MSR (resume loads a thread's
+// Regs.GSBase only when it differs).
+var loadedGS uint64
 
 // Address spaces: a fixed table, so the trap path never allocates.
 const maxVMs = 256
@@ -584,8 +589,10 @@ func enterUser(t *Thread, frameAddr uintptr, id uint64) uint64 {
 		f.Reason = ExitKicked
 		return ExitKicked
 	}
-	rip, rsp, fs := f.Regs[uRIP], f.Regs[uRSP], f.Regs[uFSBase]
-	if rip > userTop || rsp > userTop+mm.PageSize || fs >= 1<<47 {
+	rip, rsp, fs, gs := f.Regs[uRIP], f.Regs[uRSP], f.Regs[uFSBase], f.Regs[uGSBase]
+	// A non-canonical base would fault the WRMSR in resume: refuse it
+	// here (Linux's arch_prctl refuses anything at or above TASK_SIZE_MAX).
+	if rip > userTop || rsp > userTop+mm.PageSize || fs >= 1<<47 || gs >= 1<<47 {
 		return errRet(eINVAL)
 	}
 	copyRegs(&t.kregs, &t.regs)
@@ -597,7 +604,7 @@ func enterUser(t *Thread, frameAddr uintptr, id uint64) uint64 {
 	r.RIP, r.RSP = rip, rsp
 	r.RFLAGS = f.Regs[uRFLAGS]&userFlags | rflagsIF | 2
 	r.CS, r.SS = selUserCode, selUserData
-	r.FSBase = fs
+	r.FSBase, r.GSBase = fs, gs
 	r.CR3 = uint64(v.root)
 	copy(fxArea(r), f.FX[:fpSize])
 	sanitizeFX(r)
@@ -613,7 +620,7 @@ func exitUser(t *Thread, reason uint64) {
 	f, ok := userFrameAt(t.uframe)
 	if ok {
 		f.Regs = [20]uint64{r.RAX, r.RBX, r.RCX, r.RDX, r.RSI, r.RDI, r.RBP,
-			r.R8, r.R9, r.R10, r.R11, r.R12, r.R13, r.R14, r.R15, r.RIP, r.RSP, r.RFLAGS, r.FSBase}
+			r.R8, r.R9, r.R10, r.R11, r.R12, r.R13, r.R14, r.R15, r.RIP, r.RSP, r.RFLAGS, r.FSBase, r.GSBase}
 		copy(f.FX[:], fxArea(r))
 		putFPXSW(f.FX[:fpSize+4])
 		f.Reason, f.Vector, f.Error, f.CR2 = reason, 0, 0, 0
