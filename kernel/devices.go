@@ -33,8 +33,10 @@ const hvcMajor = 229
 
 // startDevices sets up DMA for the platform, finds the virtio devices on
 // the PCI bus and starts their drivers. A device that fails is reported
-// and left out; the machine boots without it.
+// and left out; the machine boots without it. On a TEE platform it ends
+// with the count of device accesses that went through the host calls.
 func startDevices(plat tee.Platform) devfs.Config {
+	defer printDeviceIO()
 	// The attestation devices of the platform (kernel/tee.go), whether
 	// or not the PCI bus comes up.
 	cfg := devfs.Config{Chars: append([]devfs.NamedChar(nil), teeChars...)}

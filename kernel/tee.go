@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +40,10 @@ import (
 // to devfs. Set once, before startDevices runs.
 var teeChars []devfs.NamedChar
 
+// statusTEEFatal is the exit status of a machine whose TEE platform could
+// not be set up: the frame's fatal status (112), as for a frame fault.
+const statusTEEFatal = 112
+
 // measurementsFile is the fw_cfg name of the model's launch measurements:
 // the reference-values document `astctl measure --json` writes.
 const measurementsFile = "opt/aster/measurements"
@@ -66,8 +71,14 @@ func teePlatform() tee.Platform {
 		err = fmt.Errorf("unknown platform (want model-tdx or model-snp)")
 	}
 	if err != nil {
-		panic(fmt.Sprintf("aster.tee=%s: %v", v, err))
+		// A guest whose TEE cannot be set up (the host refused the GHCB,
+		// say) must not go on: Linux terminates (sev_es_terminate, or a
+		// TDX panic). Stop with the frame's fatal status and the reason,
+		// not a Go panic: a hostile host is an expected condition.
+		fmt.Printf("aster: FATAL: aster.tee=%s: %v; stopping the machine\n", v, err)
+		os.Exit(statusTEEFatal)
 	}
+	useDeviceIO(p)
 	mode := ""
 	switch {
 	case dataOnly:
@@ -78,6 +89,42 @@ func teePlatform() tee.Platform {
 	}
 	fmt.Printf("tee: %s%s; measurements %s\n", p.Name(), mode, src)
 	return p
+}
+
+// Both confidential platforms must provide the device I/O backend;
+// without it their devices would silently be driven with instructions.
+var (
+	_ device.PlatformIO = (*tdx.Platform)(nil)
+	_ device.PlatformIO = (*sev.Platform)(nil)
+)
+
+// useDeviceIO chooses the frame's device I/O backend for platform p, once
+// per boot and before any driver starts: on TDX and SEV-SNP (hardware or
+// model) every PCI configuration access and MMIO register access becomes
+// a call to the host (TDG.VP.VMCALL<Instruction.IO>/<#VE.RequestMMIO>, the
+// GHCB IOIO and MMIO events), what the #VE/#VC handlers would do for the
+// trapped instructions (frame/device io.go). A plain VM keeps the
+// instructions.
+func useDeviceIO(p tee.Platform) {
+	io, ok := p.(device.PlatformIO)
+	if !ok {
+		return
+	}
+	if err := device.UsePlatformIO(io); err != nil {
+		// aster.crash=dma builds a second platform: the first choice stays.
+		fmt.Printf("tee: device I/O: %v\n", err)
+	}
+}
+
+// printDeviceIO prints how many device accesses went through the platform
+// (nothing on a plain VM), and how many the host refused.
+func printDeviceIO() {
+	st := device.Stats()
+	if st.Via == "" {
+		return
+	}
+	fmt.Printf("tee: %d port and %d MMIO accesses through %s (%d refused)\n",
+		st.Ports, st.MMIO, st.Via, st.PortFailed+st.MMIOFailed)
 }
 
 // readMeasurements reads the host's measurements file, if any.

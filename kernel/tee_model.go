@@ -27,6 +27,28 @@ import (
 // strips the bit after the TD's own check passed.
 type modelTDXPlatform struct{ *tdx.Platform }
 
+var _ device.PlatformIO = modelTDXPlatform{}
+
+// The models' host side performs the port I/O and MMIO the guest asks
+// for on the machine (QEMU's devices), with the frame's direct accessors:
+// under the model the kernel is both guest and host.
+
+func hostIO(port uint16, size int, write bool, v uint32) uint32 {
+	if write {
+		device.DirectOut(port, size, v)
+		return 0
+	}
+	return device.DirectIn(port, size)
+}
+
+func hostMMIO(gpa uint64, size int, write bool, v uint64) uint64 {
+	if write {
+		device.DirectMMIOWrite(gpa, size, v)
+		return 0
+	}
+	return device.DirectMMIORead(gpa, size)
+}
+
 func (p modelTDXPlatform) DeviceAddr(pa uint64, n int) (uint64, error) {
 	a, err := p.Platform.DeviceAddr(pa, n)
 	return a &^ p.SharedBit(), err
@@ -38,7 +60,10 @@ func modelTDX(meas reference.Measurements, seed uint64, hostile bool) (tee.Platf
 	for i, r := range []string{meas.RTMR0, meas.RTMR1, meas.RTMR2, meas.RTMR3} {
 		digest(m.RTMR[i][:], r)
 	}
-	mod := tdxmodel.New(tdxmodel.Config{Memory: ramBytes, Measurements: m, Hostile: hostile, Seed: seed})
+	mod := tdxmodel.New(tdxmodel.Config{
+		Memory: ramBytes, Measurements: m, Hostile: hostile, Seed: seed,
+		IO: hostIO, MMIO: hostMMIO,
+	})
 	g, err := tdx.NewGuest(mod, ramBytes)
 	if err != nil {
 		return nil, err
@@ -69,6 +94,7 @@ func modelSNP(meas reference.Measurements, seed uint64, hostile bool) (tee.Platf
 		Memory: ramBytes, MemSize: boot.Memory().Total &^ (tee.PageSize - 1),
 		SecretsPA: pages.Phys(), CPUIDPA: pages.Phys() + tee.PageSize,
 		Measurements: m, Hostile: hostile, Seed: seed, Signer: snpmodel.TestVCEK{},
+		IO: hostIO, MMIO: hostMMIO,
 	})
 	if err != nil {
 		return nil, err

@@ -4,6 +4,10 @@
 // frame/dma builds Coherent and Stream buffers on them). Drivers live in
 // services/ and reach these through kernel/, which adapts them to the
 // interfaces of services/hw.
+//
+// Port I/O and MMIO go through an I/O backend (io.go): the instructions on
+// a plain VM, or, on TDX and SEV-SNP, the platform's calls to the host
+// that the #VE and #VC handlers would make for those instructions.
 package device
 
 import (
@@ -11,7 +15,6 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/aster-cvm/aster/frame/internal/arch"
 	"github.com/aster-cvm/aster/frame/internal/rt"
 )
 
@@ -48,8 +51,8 @@ func PCIRead32(bus, dev, fn, off int) uint32 {
 	}
 	pciMu.Lock()
 	defer pciMu.Unlock()
-	arch.Outl(pciAddrPort, pciAddr(bus, dev, fn, off))
-	return arch.Inl(pciDataPort)
+	portOut(pciAddrPort, 4, pciAddr(bus, dev, fn, off))
+	return portIn(pciDataPort, 4)
 }
 
 // PCIWrite32 writes the dword at off (aligned down to 4).
@@ -59,8 +62,8 @@ func PCIWrite32(bus, dev, fn, off int, v uint32) {
 	}
 	pciMu.Lock()
 	defer pciMu.Unlock()
-	arch.Outl(pciAddrPort, pciAddr(bus, dev, fn, off))
-	arch.Outl(pciDataPort, v)
+	portOut(pciAddrPort, 4, pciAddr(bus, dev, fn, off))
+	portOut(pciDataPort, 4, v)
 }
 
 // call makes a private frame call that does not block.
@@ -89,7 +92,11 @@ func MapMMIO(pa uint64, size int) (*MMIO, error) {
 	if err != nil {
 		return nil, ErrMMIO
 	}
-	return &MMIO{base: va, pa: pa, size: size}, nil
+	m := &MMIO{base: va, pa: pa, size: size}
+	windowsMu.Lock()
+	windows = append(windows, m)
+	windowsMu.Unlock()
+	return m, nil
 }
 
 // Len is the window's size.
@@ -108,7 +115,7 @@ func (m *MMIO) Read8(off int) uint8 {
 	if !m.ok(off, 1) {
 		return 0xff
 	}
-	return load8(m.base + uintptr(off))
+	return uint8(m.read(off, 1))
 }
 
 // Read16 reads the aligned 16-bit register at off.
@@ -116,7 +123,7 @@ func (m *MMIO) Read16(off int) uint16 {
 	if !m.ok(off, 2) {
 		return 0xffff
 	}
-	return load16(m.base + uintptr(off))
+	return uint16(m.read(off, 2))
 }
 
 // Read32 reads the aligned 32-bit register at off.
@@ -124,27 +131,27 @@ func (m *MMIO) Read32(off int) uint32 {
 	if !m.ok(off, 4) {
 		return ^uint32(0)
 	}
-	return load32(m.base + uintptr(off))
+	return uint32(m.read(off, 4))
 }
 
 // Write8 writes the byte at off; out of range is dropped.
 func (m *MMIO) Write8(off int, v uint8) {
 	if m.ok(off, 1) {
-		store8(m.base+uintptr(off), v)
+		m.write(off, 1, uint64(v))
 	}
 }
 
 // Write16 writes the aligned 16-bit register at off.
 func (m *MMIO) Write16(off int, v uint16) {
 	if m.ok(off, 2) {
-		store16(m.base+uintptr(off), v)
+		m.write(off, 2, uint64(v))
 	}
 }
 
 // Write32 writes the aligned 32-bit register at off.
 func (m *MMIO) Write32(off int, v uint32) {
 	if m.ok(off, 4) {
-		store32(m.base+uintptr(off), v)
+		m.write(off, 4, uint64(v))
 	}
 }
 

@@ -3,8 +3,6 @@ package device
 import (
 	"encoding/binary"
 	"strings"
-
-	"github.com/aster-cvm/aster/frame/internal/arch"
 )
 
 // QEMU's firmware configuration device through its x86 I/O ports
@@ -23,10 +21,10 @@ const (
 )
 
 func fwCfgRead(sel uint16, n int) []byte {
-	arch.Outw(fwCfgSelector, sel)
+	portOut(fwCfgSelector, 2, uint32(sel))
 	b := make([]byte, n)
 	for i := range b {
-		b[i] = arch.Inb(fwCfgData)
+		b[i] = uint8(portIn(fwCfgData, 1))
 	}
 	return b
 }
@@ -41,16 +39,16 @@ func FwCfgFile(name string) ([]byte, bool) {
 	}
 	// The directory: a big-endian count, then 64-byte entries of size
 	// (BE32), select (BE16), reserved (16 bits) and a NUL-padded name.
-	arch.Outw(fwCfgSelector, fwCfgFileDir)
+	portOut(fwCfgSelector, 2, fwCfgFileDir)
 	var hdr [4]byte
 	for i := range hdr {
-		hdr[i] = arch.Inb(fwCfgData)
+		hdr[i] = uint8(portIn(fwCfgData, 1))
 	}
 	count := binary.BigEndian.Uint32(hdr[:])
 	for i := uint32(0); i < count && i < 4096; i++ {
 		var e [64]byte
 		for j := range e {
-			e[j] = arch.Inb(fwCfgData)
+			e[j] = uint8(portIn(fwCfgData, 1))
 		}
 		if strings.TrimRight(string(e[8:]), "\x00") != name {
 			continue

@@ -9,11 +9,11 @@ import (
 
 // The MMIO accessors are single loads and stores of the access width:
 // device registers have side effects, so they must be neither merged, split
-// nor dropped. sync/atomic guarantees that for 32 bits; the 8- and 16-bit
+// nor dropped. sync/atomic guarantees that for 32 and 64 bits; the 8- and 16-bit
 // accessors are not inlined, so each call is exactly one MOV.
 
 // reg returns the device register at va.
-func reg[T uint8 | uint16 | uint32](va uintptr) *T {
+func reg[T uint8 | uint16 | uint32 | uint64](va uintptr) *T {
 	// SAFETY: va is inside a window MapMMIO mapped (MMIO.ok checked bounds
 	// and alignment), and the frame never unmaps device windows.
 	return (*T)(unsafe.Pointer(va))
@@ -34,6 +34,10 @@ func store8(va uintptr, v uint8) { *reg[uint8](va) = v }
 func store16(va uintptr, v uint16) { *reg[uint16](va) = v }
 
 func store32(va uintptr, v uint32) { atomic.StoreUint32(reg[uint32](va), v) }
+
+func load64(va uintptr) uint64 { return atomic.LoadUint64(reg[uint64](va)) }
+
+func store64(va uintptr, v uint64) { atomic.StoreUint64(reg[uint64](va), v) }
 
 // directBytes is the direct-map view of [pa, pa+n).
 func directBytes(pa uint64, n int) []byte {

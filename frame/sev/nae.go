@@ -3,6 +3,8 @@ package sev
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/aster-cvm/aster/frame/tee"
 )
 
 // The non-automatic exits a #VC handler issues ([GHCB] §4.1; Linux
@@ -68,7 +70,11 @@ func (p *Platform) CPUID(leaf, sub uint32) (a, b, c, d uint32, err error) {
 	return uint32(out[0]), uint32(out[1]), uint32(out[2]), uint32(out[3]), nil
 }
 
-// IOIn emulates IN of size bytes (1, 2, 4) from port (NAE 0x7B).
+// IOIn emulates IN of size bytes (1, 2, 4) from port with the IOIO NAE
+// event (0x7B): SW_EXITINFO1 the IOIO information, the data in RAX ([GHCB]
+// 56421 §4.1.3; Linux vc_handle_ioio()). The #VC handler calls it for a
+// trapped IN; the frame's port accessors call it directly
+// (frame/device.PlatformIO). The answer is cut to size.
 func (p *Platform) IOIn(port uint16, size int) (uint32, error) {
 	info, err := IOIOInfo(port, size, true)
 	if err != nil {
@@ -84,7 +90,8 @@ func (p *Platform) IOIn(port uint16, size int) (uint32, error) {
 	return uint32(v & sizeMask(size)), err
 }
 
-// IOOut emulates OUT of size bytes of v to port (NAE 0x7B).
+// IOOut emulates OUT of size bytes of v to port (NAE 0x7B, the data in
+// RAX; Linux vc_handle_ioio()).
 func (p *Platform) IOOut(port uint16, size int, v uint32) error {
 	info, err := IOIOInfo(port, size, false)
 	if err != nil {
@@ -132,10 +139,47 @@ func (p *Platform) WriteMSR(msr uint32, v uint64) error {
 // address and the page tables), on the general registers regs (0 RAX ...
 // 15 R15). It returns the instruction length, by which the handler
 // advances RIP. Data passes through the GHCB shared buffer, SW_SCRATCH
-// (NAE 0x80000001 / 0x80000002).
+// (NAE 0x80000001 / 0x80000002; Linux vc_handle_mmio()).
 func (p *Platform) MMIO(gpa uint64, insn []byte, regs *[16]uint64) (int, error) {
 	in, err := DecodeMMIO(insn)
 	if err != nil {
+		return 0, err
+	}
+	if in.Write {
+		return in.Len, p.MMIOWrite(gpa, in.Size, in.source(regs))
+	}
+	v, err := p.MMIORead(gpa, in.Size)
+	if err != nil {
+		return 0, err
+	}
+	in.load(regs, v)
+	return in.Len, nil
+}
+
+// checkMMIO checks an MMIO access: 1, 2, 4 or 8 bytes, within one page
+// (Linux vc_do_mmio() hands the hypervisor one physical address, valid
+// for one page only).
+func checkMMIO(gpa uint64, size int) error {
+	if size != 1 && size != 2 && size != 4 && size != 8 {
+		return fmt.Errorf("sev: MMIO size %d", size)
+	}
+	if gpa%tee.PageSize+uint64(size) > tee.PageSize {
+		return fmt.Errorf("sev: MMIO at %#x size %d straddles a page", gpa, size)
+	}
+	return nil
+}
+
+// MMIORead reads size (1, 2, 4, 8) bytes of the device register at
+// guest-physical address gpa (C-bit clear: device memory is never
+// encrypted) with the MMIO read NAE event: SW_EXITINFO1 = gpa,
+// SW_EXITINFO2 = size, SW_SCRATCH = the GPA of the GHCB's shared buffer,
+// where the hypervisor leaves the data ([GHCB] 56421 §4.1.5, Table 6;
+// Linux vc_do_mmio()). The #VC handler calls it for a trapped load; the
+// frame's typed MMIO accessors call it directly (frame/device.PlatformIO).
+// The buffer is read once and cut to size: the hypervisor may have
+// written more.
+func (p *Platform) MMIORead(gpa uint64, size int) (uint64, error) {
+	if err := checkMMIO(gpa, size); err != nil {
 		return 0, err
 	}
 	p.mu.Lock()
@@ -144,14 +188,28 @@ func (p *Platform) MMIO(gpa uint64, insn []byte, regs *[16]uint64) (int, error) 
 	buf := g.SharedBuffer()[:8]
 	p.conn.begin()
 	g.Set(FieldSWScratch, p.conn.gpa+GHCBSharedBuffer)
-	if in.Write {
-		binary.LittleEndian.PutUint64(buf, in.source(regs))
-		return in.Len, p.conn.exit(ExitMMIOWrite, gpa, uint64(in.Size))
-	}
-	if err := p.conn.exit(ExitMMIORead, gpa, uint64(in.Size)); err != nil {
+	if err := p.conn.exit(ExitMMIORead, gpa, uint64(size)); err != nil {
 		return 0, err
 	}
-	// One read of the shared buffer: the hypervisor may change it again.
-	in.load(regs, binary.LittleEndian.Uint64(buf))
-	return in.Len, nil
+	return binary.LittleEndian.Uint64(buf) & sizeMask(size), nil
 }
+
+// MMIOWrite writes size (1, 2, 4, 8) bytes of v to the device register at
+// gpa with the MMIO write NAE event, the data in the shared buffer
+// SW_SCRATCH names ([GHCB] 56421 §4.1.5; Linux vc_do_mmio()).
+func (p *Platform) MMIOWrite(gpa uint64, size int, v uint64) error {
+	if err := checkMMIO(gpa, size); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	g := p.conn.g
+	buf := g.SharedBuffer()[:8]
+	p.conn.begin()
+	g.Set(FieldSWScratch, p.conn.gpa+GHCBSharedBuffer)
+	binary.LittleEndian.PutUint64(buf, v&sizeMask(size))
+	return p.conn.exit(ExitMMIOWrite, gpa, uint64(size))
+}
+
+// IOVia names the device I/O path for logs (frame/device.PlatformIO).
+func (p *Platform) IOVia() string { return "the GHCB" }

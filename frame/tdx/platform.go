@@ -147,3 +147,54 @@ func (p *Platform) BeforeRead(pa uint64, b []byte) {
 		p.model.HostRewrite(pa, b)
 	}
 }
+
+// The device I/O of a TD (frame/device.PlatformIO): the calls the #VE
+// handler makes for IN/OUT and for loads and stores to a device's shared
+// GPA (Linux arch/x86/coco/tdx/tdx.c handle_io(), handle_mmio()), made
+// directly by the frame's typed accessors, which know port, size and
+// direction without decoding an instruction (TEE-REFERENCE.md §1.8,
+// "paravirtual MMIO").
+
+// IOIn reads size (1, 2, 4) bytes from port with
+// TDG.VP.VMCALL<Instruction.IO> ([GHCI] §3.9; Linux handle_in()).
+func (p *Platform) IOIn(port uint16, size int) (uint32, error) { return p.g.IORead(port, size) }
+
+// IOOut writes size (1, 2, 4) bytes of v to port with
+// TDG.VP.VMCALL<Instruction.IO> ([GHCI] §3.9; Linux handle_out()).
+func (p *Platform) IOOut(port uint16, size int, v uint32) error { return p.g.IOWrite(port, size, v) }
+
+// mmioGPA is the GPA a device register at physical address pa has in the
+// TD: emulated devices live at shared GPAs, so the shared bit is set
+// ([GHCI] §3.7: #VE.RequestMMIO takes a shared GPA; Linux maps device
+// memory with pgprot_decrypted).
+func (p *Platform) mmioGPA(pa uint64) (uint64, error) {
+	if pa >= p.g.SharedBit() {
+		return 0, fmt.Errorf("%w: MMIO at %#x", ErrBadRange, pa)
+	}
+	return pa | p.g.SharedBit(), nil
+}
+
+// MMIORead reads size (1, 2, 4, 8) bytes of the device register at
+// physical address pa with TDG.VP.VMCALL<#VE.RequestMMIO> at its shared
+// GPA ([GHCI] §3.7; Linux handle_mmio() → mmio_read()).
+func (p *Platform) MMIORead(pa uint64, size int) (uint64, error) {
+	gpa, err := p.mmioGPA(pa)
+	if err != nil {
+		return 0, err
+	}
+	return p.g.MMIORead(gpa, size)
+}
+
+// MMIOWrite writes size (1, 2, 4, 8) bytes of v to the device register at
+// physical address pa with TDG.VP.VMCALL<#VE.RequestMMIO> ([GHCI] §3.7;
+// Linux mmio_write()).
+func (p *Platform) MMIOWrite(pa uint64, size int, v uint64) error {
+	gpa, err := p.mmioGPA(pa)
+	if err != nil {
+		return err
+	}
+	return p.g.MMIOWrite(gpa, size, v)
+}
+
+// IOVia names the path for logs.
+func (p *Platform) IOVia() string { return "TDG.VP.VMCALL" }

@@ -69,6 +69,39 @@ func runDisktest(t *testing.T, extra string, accessPlatform bool, tolerant bool)
 
 var throughputRE = regexp.MustCompile(`sequential 1 MiB reads: ([0-9.]+) MiB/s`)
 
+// deviceIORE is the kernel's count of the device accesses that went
+// through the platform's host calls (kernel/tee.go printDeviceIO).
+var deviceIORE = regexp.MustCompile(`tee: ([0-9]+) port and ([0-9]+) MMIO accesses through (TDG\.VP\.VMCALL|the GHCB) \(([0-9]+) refused\)`)
+
+// viaOf is the host-call path of each model.
+var viaOf = map[string]string{"model-tdx": "TDG.VP.VMCALL", "model-snp": "the GHCB"}
+
+// checkDeviceIO checks that the kernel on model m reached the PCI
+// configuration ports and the virtio MMIO registers through the model's
+// host calls (TDG.VP.VMCALL<Instruction.IO>/<#VE.RequestMMIO>, the GHCB
+// IOIO and MMIO events), and returns the counts; on a plain VM ("") the
+// instructions are used and no count is printed.
+func checkDeviceIO(t *testing.T, out, m string) (ports, mmio int) {
+	t.Helper()
+	g := deviceIORE.FindStringSubmatch(out)
+	if m == "" {
+		if g != nil {
+			t.Errorf("a plain VM sent device accesses through the host: %q", g[0])
+		}
+		return 0, 0
+	}
+	if g == nil {
+		t.Fatalf("no count of device accesses through the host on %s", m)
+	}
+	fmt.Sscan(g[1], &ports)
+	fmt.Sscan(g[2], &mmio)
+	if g[3] != viaOf[m] {
+		t.Errorf("%s: accesses went through %s, want %s", m, g[3], viaOf[m])
+	}
+	t.Logf("%s", g[0])
+	return ports, mmio
+}
+
 // TestVirtioBlk writes, reads back and checks 64 MiB on a virtio-blk disk
 // in a plain VM and under both TEE models (where every byte bounces through
 // the shared pool), then checks the image on the host.
@@ -85,6 +118,16 @@ func TestVirtioBlk(t *testing.T) {
 			out, status, disk := runDisktest(t, c.extra, c.plat, false)
 			if status != 0 || !strings.Contains(out, "disktest: 0 chunks wrong, 0 EIO") {
 				t.Fatalf("disktest exited with status %d", status)
+			}
+			// On the models the PCI configuration accesses (ports
+			// 0xCF8/0xCFC) and the virtio registers (MMIO) went through
+			// the model's host, which did them on QEMU's devices.
+			m := ""
+			if c.plat {
+				m = c.name
+			}
+			if ports, mmio := checkDeviceIO(t, out, m); c.plat && (ports == 0 || mmio == 0) {
+				t.Errorf("%d port and %d MMIO accesses through the host, want both nonzero", ports, mmio)
 			}
 			if c.plat && !strings.Contains(out, "(software model, not a TEE)") {
 				t.Errorf("the console never says the platform is a model")
@@ -114,6 +157,11 @@ func TestVirtioBlkHostileHost(t *testing.T) {
 				}
 				if !strings.Contains(out, "hostile host") {
 					t.Errorf("the console never says the host is hostile")
+				}
+				// PCI enumeration went through the host, whatever it
+				// answered.
+				if ports, _ := checkDeviceIO(t, out, m); ports == 0 {
+					t.Errorf("no port access through the host")
 				}
 				// Either the device never came up (no /dev/vda: disktest
 				// says so and exits 1), or every failure it met was EIO.

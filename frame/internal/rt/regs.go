@@ -11,12 +11,12 @@ type Regs struct {
 	RIP, RFLAGS, RSP, CS, SS          uint64
 	FSBase                            uint64
 	Vector, ErrCode, CR2              uint64
-	CR3                               uint64              // page-table root to run with
+	CR3                               uint64 // page-table root to run with
 	// GSBase is the GS base (MSR 0xC0000101) the thread runs with: user
 	// threads set it with arch_prctl(ARCH_SET_GS); the frame and the Go
 	// runtime never use GS, so kernel threads run with 0.
 	GSBase uint64
-	fx                                [xsaveMax + 64]byte // XSAVE/FXSAVE area, aligned inside
+	fx     [xsaveMax + 64]byte // XSAVE/FXSAVE area, aligned inside
 }
 
 // vecSyscall marks a Regs saved by the SYSCALL entry.

@@ -257,7 +257,39 @@ func (m *Model) refuse(g sev.GHCB, code uint64) error {
 	return nil
 }
 
-// ioio handles NAE 0x7B (non-string only).
+// ioHostility is how often (one in ioHostility) a hostile host lies in
+// an IOIO or MMIO answer.
+const ioHostility = 32
+
+// ioLie makes a hostile host, sometimes, lie about an IOIO or MMIO event
+// it served. It reports whether it answered the call itself: a refusal
+// (SW_EXITINFO1 = 2), or for a read the result left unmarked as valid
+// (IOIO) or 64 random bits where the guest wanted fewer; out receives the
+// random bits. It never drops a write: a host that drops a queue
+// notification only stalls the device, a denial of service no guest can
+// prevent and that the boot tests could only time out on.
+//
+// Preconditions: m.mu held.
+func (m *Model) ioLie(g sev.GHCB, read bool, out func(v uint64)) bool {
+	if !m.hostile(ioHostility) {
+		return false
+	}
+	switch n := m.rng.IntN(3); {
+	case !read || n == 0:
+		m.refuse(g, sev.GHCBErrInvalidInput)
+	case n == 1:
+		g.Set(sev.FieldSWExitInfo1, 0) // and no output
+	default:
+		g.Set(sev.FieldSWExitInfo1, 0)
+		out(m.rng.Uint64())
+	}
+	return true
+}
+
+// ioio handles NAE 0x7B (non-string only): Config.IO performs it on the
+// machine.
+//
+// Preconditions: m.mu held.
 func (m *Model) ioio(g sev.GHCB) error {
 	info := g.Raw(sev.FieldSWExitInfo1)
 	port, in := uint16(info>>16), info&1 != 0
@@ -273,14 +305,16 @@ func (m *Model) ioio(g sev.GHCB) error {
 	if size == 0 || info&(1<<2) != 0 { // string I/O not modelled
 		return m.refuse(g, sev.GHCBErrInvalidInput)
 	}
-	g.Set(sev.FieldSWExitInfo1, 0)
 	mask := uint64(1)<<(8*size) - 1
 	if in {
 		v := uint32(mask)
 		if m.cfg.IO != nil {
 			v = m.cfg.IO(port, size, false, 0)
 		}
-		g.Set(sev.FieldRAX, uint64(v)&mask)
+		if !m.ioLie(g, true, func(r uint64) { g.Set(sev.FieldRAX, r) }) {
+			g.Set(sev.FieldSWExitInfo1, 0)
+			g.Set(sev.FieldRAX, uint64(v)&mask)
+		}
 		return nil
 	}
 	if !g.Valid(sev.FieldRAX) {
@@ -288,6 +322,9 @@ func (m *Model) ioio(g sev.GHCB) error {
 	}
 	if m.cfg.IO != nil {
 		m.cfg.IO(port, size, true, uint32(g.Raw(sev.FieldRAX)&mask))
+	}
+	if !m.ioLie(g, false, nil) {
+		g.Set(sev.FieldSWExitInfo1, 0)
 	}
 	return nil
 }
@@ -312,8 +349,13 @@ func (m *Model) msrExit(g sev.GHCB) error {
 	return nil
 }
 
-// mmioExit handles NAE 0x80000001/2 with a sparse byte map as the device.
-// MMIO to private RAM is a guest bug.
+// mmioExit handles NAE 0x80000001/2: SW_EXITINFO1 the GPA, SW_EXITINFO2
+// the length, SW_SCRATCH the data in the GHCB's shared buffer ([GHCB]
+// 56421 §4.1.5). Config.MMIO performs it on the machine (1, 2, 4 or 8
+// bytes); without it the device is a sparse byte map. MMIO to private RAM
+// is a guest bug.
+//
+// Preconditions: m.mu held.
 func (m *Model) mmioExit(g sev.GHCB, write bool) error {
 	gpa, n := g.Raw(sev.FieldSWExitInfo1), g.Raw(sev.FieldSWExitInfo2)
 	scratch := g.Raw(sev.FieldSWScratch)
@@ -325,15 +367,38 @@ func (m *Model) mmioExit(g sev.GHCB, write bool) error {
 		m.violate("MMIO to private RAM at %#x", gpa)
 		return m.refuse(g, sev.GHCBErrInvalidInput)
 	}
-	buf := g.SharedBuffer()[scratch-base:][:n]
-	for i := range buf {
+	buf := g.SharedBuffer()[scratch-base:]
+	if m.cfg.MMIO != nil {
+		if n != 1 && n != 2 && n != 4 && n != 8 {
+			return m.refuse(g, sev.GHCBErrInvalidInput)
+		}
+		var w [8]byte
 		if write {
-			m.mmio[gpa+uint64(i)] = buf[i]
+			copy(w[:], buf[:n])
+			m.cfg.MMIO(gpa, int(n), true, binary.LittleEndian.Uint64(w[:]))
 		} else {
-			buf[i] = m.mmio[gpa+uint64(i)]
+			binary.LittleEndian.PutUint64(w[:], m.cfg.MMIO(gpa, int(n), false, 0))
+			copy(buf[:n], w[:])
+		}
+	} else {
+		for i := range buf[:n] {
+			if write {
+				m.mmio[gpa+uint64(i)] = buf[i]
+			} else {
+				buf[i] = m.mmio[gpa+uint64(i)]
+			}
 		}
 	}
-	g.Set(sev.FieldSWExitInfo1, 0)
+	// A lying read fills the whole 8 bytes the guest may look at, past
+	// the n it asked for, if the shared buffer has room.
+	lie := func(v uint64) {
+		if len(buf) >= 8 {
+			binary.LittleEndian.PutUint64(buf, v)
+		}
+	}
+	if !m.ioLie(g, !write, lie) {
+		g.Set(sev.FieldSWExitInfo1, 0)
+	}
 	return nil
 }
 

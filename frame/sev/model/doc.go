@@ -29,7 +29,13 @@
 //     guest uses, so both sides share one definition of the layouts;
 //   - a hostile-host mode: BUSY and spurious INVALID_LEN on guest
 //     requests, corrupted responses, failed or backwards page state
-//     changes, and shared memory rewritten in BeforeRead.
+//     changes, shared memory rewritten in BeforeRead, and, one time in
+//     32, IOIO and MMIO events refused, answered without a valid RAX or
+//     with 64 random bits the guest must cut to the access size.
+//
+// The IOIO and MMIO events reach real devices when the frame passes
+// Config.IO and Config.MMIO (the kernel's model platform passes the
+// frame/device direct accessors, so QEMU's devices answer).
 //
 // Status and error codes the specifications leave to the implementation
 // (a rejected page state change entry, a refused guest message) are the

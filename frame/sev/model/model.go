@@ -84,8 +84,15 @@ type Config struct {
 	Hostile bool
 	// Seed seeds the model's randomness (keys, scrambling, hostility).
 	Seed uint64
-	// IO answers port I/O (nil: reads all ones, writes dropped).
+	// IO performs the port I/O the guest asks for with the IOIO NAE event
+	// on the real machine (the frame's DirectIn/DirectOut): size 1, 2 or
+	// 4, the written value or the value read. Nil: reads all ones, writes
+	// dropped.
 	IO func(port uint16, size int, write bool, v uint32) uint32
+	// MMIO performs the device-memory access the guest asks for with the
+	// MMIO NAE events on the real machine: size 1, 2, 4 or 8. Nil: device
+	// memory is a sparse map of the bytes written.
+	MMIO func(gpa uint64, size int, write bool, v uint64) uint64
 }
 
 // ErrTerminated is what VMGEXIT returns once the guest was terminated.
@@ -206,6 +213,13 @@ func (m *Model) CPUIDPage() []byte {
 func (m *Model) SecretsPage() []byte {
 	s := snp.Secrets{Version: 3, VMPCK: m.psp.vmpck}
 	return s.Marshal()
+}
+
+// SetHostile switches the hostile host on or off (Config.Hostile).
+func (m *Model) SetHostile(on bool) {
+	m.mu.Lock()
+	m.cfg.Hostile = on
+	m.mu.Unlock()
 }
 
 // Violations returns what the model caught the guest doing wrong.

@@ -24,12 +24,19 @@
 //   - a hostile host (Config.Hostile / SetHostile): MapGPA answers RETRY
 //     with adversarial resume addresses, GetQuote stays IN_FLIGHT for a
 //     while or fails or returns a bad out_len, instruction emulation
-//     returns random values, and HostRewrite scribbles over shared memory;
+//     returns random values (port I/O and MMIO one time in 32: random
+//     64-bit answers the guest must cut to the access size, or an error
+//     status), and HostRewrite scribbles over shared memory;
 //   - measurements: MRTD and RTMRs from Measurements, RTMR extend =
 //     SHA384(old || digest), REPORTDATA echoed, a TDREPORT MAC computed with
 //     HMAC-SHA-384 under a published test key, and TDX quotes v4 signed
 //     with deterministic test keys under a test PCK chain whose subjects
 //     say "Aster model, not Intel".
+//
+// Instruction.IO and #VE.RequestMMIO reach real devices when the frame
+// passes Config.IO and Config.MMIO (the kernel's model platform passes the
+// frame/device direct accessors, so QEMU's devices answer); without them,
+// ports float and device memory is a map.
 //
 // Simplifications (documented where they are made): host mappings are 4 KiB
 // unless AddPending says otherwise; accepting at a level smaller than the

@@ -143,38 +143,82 @@ func (m *Model) cpuid(h *tdx.Args) {
 	}
 }
 
+// ioHostility is how often (one in ioHostility) a hostile host lies in
+// an Instruction.IO or #VE.RequestMMIO answer.
+const ioHostility = 32
+
+// ioLie makes a hostile host, sometimes, lie about an IO or MMIO call it
+// served: a read returns 64 random bits (the guest must cut them to the
+// access size) or the call fails with an error status. It never drops a
+// write: a host that drops a queue notification only stalls the device,
+// a denial of service no guest can prevent and that the boot tests could
+// only time out on.
+func (m *Model) ioLie(h *tdx.Args, read bool) {
+	if !m.hostile || m.rng.IntN(ioHostility) != 0 {
+		return
+	}
+	if read && m.rng.IntN(2) == 0 {
+		h.R11 = m.rng.Uint64()
+		return
+	}
+	m.status(h, tdx.VMCallInvalidOperand)
+}
+
 // io is Instruction.IO: R12 size (1, 2, 4), R13 direction, R14 port, R15
-// data; no device answers: reads return all ones (a floating bus).
+// data ([GHCI] §3.9). Config.IO performs it on the machine; without it no
+// device answers: reads return all ones (a floating bus).
 func (m *Model) io(h *tdx.Args) {
 	size := h.R12
 	if (size != 1 && size != 2 && size != 4) || h.R13 > 1 || h.R14 > 0xFFFF {
 		m.status(h, tdx.VMCallInvalidOperand)
 		return
 	}
-	if h.R13 == tdx.DirRead {
-		h.R11 = 1<<(8*size) - 1
-		if m.hostile {
-			h.R11 = m.rng.Uint64()
+	port, mask := uint16(h.R14), uint64(1)<<(8*size)-1
+	if h.R13 == tdx.DirWrite {
+		if m.cfg.IO != nil {
+			m.cfg.IO(port, int(size), true, uint32(h.R15&mask))
 		}
+		m.ioLie(h, false)
+		return
 	}
+	h.R11 = mask
+	if m.cfg.IO != nil {
+		h.R11 = uint64(m.cfg.IO(port, int(size), false, 0)) & mask
+	}
+	m.ioLie(h, true)
 }
 
 // requestMMIO is #VE.RequestMMIO: R12 size, R13 direction, R14 shared GPA,
-// R15 data. Device memory is a map of written values.
+// R15 data ([GHCI] §3.7). Config.MMIO performs it on the machine at the
+// GPA without the shared bit; without it device memory is a map of the
+// values written.
 func (m *Model) requestMMIO(h *tdx.Args) {
 	size := h.R12
-	if (size != 1 && size != 2 && size != 4 && size != 8) || h.R13 > 1 || h.R14&m.sharedBit() == 0 {
+	if (size != 1 && size != 2 && size != 4 && size != 8) || h.R13 > 1 || h.R14&m.sharedBit() == 0 ||
+		h.R14 >= 2*m.sharedBit() {
 		m.status(h, tdx.VMCallInvalidOperand)
 		return
 	}
+	mask := ^uint64(0)
+	if size < 8 {
+		mask = 1<<(8*size) - 1
+	}
+	gpa := h.R14 &^ m.sharedBit()
 	if h.R13 == tdx.DirWrite {
-		m.mmio[h.R14] = h.R15
+		if m.cfg.MMIO != nil {
+			m.cfg.MMIO(gpa, int(size), true, h.R15&mask)
+		} else {
+			m.mmio[h.R14] = h.R15
+		}
+		m.ioLie(h, false)
 		return
 	}
-	h.R11 = m.mmio[h.R14]
-	if m.hostile {
-		h.R11 = m.rng.Uint64()
+	if m.cfg.MMIO != nil {
+		h.R11 = m.cfg.MMIO(gpa, int(size), false, 0) & mask
+	} else {
+		h.R11 = m.mmio[h.R14]
 	}
+	m.ioLie(h, true)
 }
 
 // mapGPA is MapGPA: R12 = start GPA (shared bit set: to shared; clear: to

@@ -83,6 +83,16 @@ type Config struct {
 	// OnNotify is called (outside the model's lock) with the vector set by
 	// SetupEventNotifyInterrupt when a GetQuote completes.
 	OnNotify func(vector uint8)
+	// IO performs the port I/O the guest asks for with
+	// Instruction.IO on the real machine (the frame's DirectIn/DirectOut):
+	// size 1, 2 or 4, the written value or the value read. Nil: no device
+	// answers (reads all ones, writes dropped).
+	IO func(port uint16, size int, write bool, v uint32) uint32
+	// MMIO performs the device-memory access the guest asks for with
+	// #VE.RequestMMIO on the real machine, at the GPA without the shared
+	// bit (the host maps the shared alias back, as KVM does): size 1, 2,
+	// 4 or 8. Nil: device memory is a map of the values written.
+	MMIO func(gpa uint64, size int, write bool, v uint64) uint64
 }
 
 // Fatal is what the guest reported with ReportFatalError.
