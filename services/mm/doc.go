@@ -40,6 +40,11 @@
 // frame could not resolve for lack of memory reaches HandleFault, which
 // turns it into ENOMEM.
 //
+// A process made with clone(CLONE_VM) but not CLONE_THREAD (vfork(2),
+// posix_spawn) runs on its parent's MM instead: Share and Unshare count
+// the processes using one (mm_users), and only the last one's exit or
+// exec releases the address space.
+//
 // # What is not here yet
 //
 // Shared file mappings (ENODEV), memory accounting, RLIMIT_DATA, mlock,

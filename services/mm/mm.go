@@ -2,6 +2,7 @@ package mm
 
 import (
 	"sync"
+	"sync/atomic"
 )
 
 // Layout constants of Linux x86-64 with 4-level paging.
@@ -32,6 +33,11 @@ const (
 type MM struct {
 	as AddressSpace // immutable
 
+	// users counts the processes running on m (mm_users): one, plus one
+	// for each process sharing it through clone(CLONE_VM) without
+	// CLONE_THREAD (vfork(2), posix_spawn).
+	users atomic.Int32
+
 	mu sync.Mutex
 	// vmas is sorted by Start, without overlaps. Protected by mu.
 	vmas []VMA
@@ -60,9 +66,19 @@ const NoLimit = ^uint64(0)
 // New returns an empty memory map over as, with the default stack limit.
 func New(as AddressSpace) *MM {
 	m := &MM{as: as, asLimit: NoLimit}
+	m.users.Store(1)
 	m.SetStackLimit(DefaultStackLimit)
 	return m
 }
+
+// Share counts one more process running on m (mmget, for
+// clone(CLONE_VM) without CLONE_THREAD in kernel/fork.c copy_mm).
+func (m *MM) Share() { m.users.Add(1) }
+
+// Unshare counts one process fewer, at its exit or exec (mmput), and
+// reports whether it was the last: only then may the address space be
+// released.
+func (m *MM) Unshare() (last bool) { return m.users.Add(-1) == 0 }
 
 // Fork returns a copy of m for a child process (dup_mmap in
 // kernel/fork.c): the VMAs, the program break, the stack and the mmap
@@ -95,7 +111,7 @@ func (m *MM) Fork() (*MM, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &MM{
+	c := &MM{
 		as:         as,
 		vmas:       append([]VMA(nil), m.vmas...),
 		startBrk:   m.startBrk,
@@ -106,7 +122,9 @@ func (m *MM) Fork() (*MM, error) {
 
 		commitLimit: m.commitLimit,
 		asLimit:     m.asLimit,
-	}, nil
+	}
+	c.users.Store(1)
+	return c, nil
 }
 
 // SetCommitLimit sets the overcommit heuristic's bound, RAM plus swap in

@@ -1,14 +1,17 @@
-// Package pipe implements anonymous pipes with Linux's semantics
-// (fs/pipe.c, pipe(7)): a 64 KiB buffer, writes of at most PIPE_BUF bytes
+// Package pipe implements pipes and FIFOs with Linux's semantics
+// (fs/pipe.c, pipe(7), fifo(7)): a 64 KiB buffer, writes of at most PIPE_BUF bytes
 // that are atomic, EOF for readers once every writer is gone, EPIPE for
 // writers once every reader is gone (the system-call layer adds the
 // SIGPIPE), O_NONBLOCK's EAGAIN, FIONREAD and poll readiness.
 //
 // New returns the two ends as vfs.FileImpls; each open file description
 // holding an end releases it when its last reference goes (vfs.Releaser),
-// which is how the pipe counts readers and writers. Blocking reads and
-// writes wait through a waiter.Waiter the caller supplies, so signals
-// interrupt them the way the system-call layer decides.
+// which is how the pipe counts readers and writers. FIFOs (fifo.go) are
+// pipes that named inodes hold while open: FIFOTable finds the pipe of a
+// FIFO node for each open(2) and waits for the other side as fifo(7)
+// says. Blocking opens, reads and writes wait through a waiter.Waiter the
+// caller supplies, so signals interrupt them the way the system-call
+// layer decides.
 package pipe
 
 import (
@@ -27,13 +30,22 @@ type pipe struct {
 	q waiter.Queue
 
 	mu      sync.Mutex
-	buf     []byte // unread bytes, oldest first
-	readers int
-	writers int
+	buf     []byte // unread bytes, oldest first; protected by mu
+	readers int    // protected by mu
+	writers int    // protected by mu
 	ino     uint64
-	// hadWriter is set once a writer existed, so that a reader sees
-	// POLLHUP only after a writer came and went (pipe_poll).
-	hadWriter bool
+	// rCounter and wCounter count the opens of a read and a write end
+	// ever made (r_counter, w_counter): a FIFO open waits for the other
+	// one to move, and a reader's POLLHUP waits until a writer came after
+	// the reader's open saw none. Protected by mu.
+	rCounter, wCounter uint64
+
+	// fifo is set for the pipe of a FIFO: the table that holds it while
+	// any open file description does (files counts them; protected by
+	// fifo.mu), under key.
+	fifo  *FIFOTable
+	key   vfs.FIFOKey
+	files int
 }
 
 // lastIno numbers pipes, as pipefs gives each pipe an inode.
@@ -52,7 +64,13 @@ func (r *ReadEnd) Attr() vfs.Attr { return r.p.attr() }
 func (w *WriteEnd) Attr() vfs.Attr { return w.p.attr() }
 
 // ReadEnd is the read side of a pipe.
-type ReadEnd struct{ p *pipe }
+type ReadEnd struct {
+	p *pipe
+	// seen is the pipe's wCounter when a non-blocking FIFO open found no
+	// writer (f_pipe): POLLHUP stays off until a writer came since. 0
+	// for every other open.
+	seen uint64
+}
 
 // WriteEnd is the write side of a pipe.
 type WriteEnd struct{ p *pipe }
@@ -60,8 +78,8 @@ type WriteEnd struct{ p *pipe }
 // New returns the two ends of a new pipe, each counted once (their open
 // file descriptions release them).
 func New() (*ReadEnd, *WriteEnd) {
-	p := &pipe{readers: 1, writers: 1, hadWriter: true, ino: lastIno.Add(1)}
-	return &ReadEnd{p}, &WriteEnd{p}
+	p := &pipe{readers: 1, writers: 1, rCounter: 1, wCounter: 1, ino: lastIno.Add(1)}
+	return &ReadEnd{p: p}, &WriteEnd{p}
 }
 
 var (
@@ -92,10 +110,15 @@ func (r *ReadEnd) Write([]byte, int64) (int, error) { return 0, linux.EBADF }
 // as there is data, 0 at EOF (no writers), and otherwise waits or fails
 // with EAGAIN.
 func (r *ReadEnd) ReadWait(dst []byte, nonblock bool, w waiter.Waiter) (int, error) {
+	return r.p.read(dst, nonblock, w)
+}
+
+// read is pipe_read: data as soon as there is some, 0 once no writer is
+// left, otherwise a wait through w or EAGAIN.
+func (p *pipe) read(dst []byte, nonblock bool, w waiter.Waiter) (int, error) {
 	if len(dst) == 0 {
 		return 0, nil
 	}
-	p := r.p
 	var ch chan struct{}
 	for {
 		p.mu.Lock()
@@ -129,23 +152,11 @@ func (r *ReadEnd) ReadWait(dst []byte, nonblock bool, w waiter.Waiter) (int, err
 }
 
 // Release drops the reader: writers blocked or to come get EPIPE.
-func (r *ReadEnd) Release() { r.p.drop(&r.p.readers) }
+func (r *ReadEnd) Release() { r.p.release(true, false) }
 
 // Readiness implements poll on the read end: POLLIN with data, POLLHUP
 // once every writer is gone.
-func (r *ReadEnd) Readiness() uint32 {
-	p := r.p
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var m uint32
-	if len(p.buf) > 0 {
-		m |= linux.POLLIN | linux.POLLRDNORM
-	}
-	if p.writers == 0 && p.hadWriter {
-		m |= linux.POLLHUP
-	}
-	return m
-}
+func (r *ReadEnd) Readiness() uint32 { return r.p.readiness(true, false, r.seen) }
 
 // Watch registers ch for readiness changes.
 func (r *ReadEnd) Watch(ch chan struct{}) func() { return r.p.q.Watch(ch) }
@@ -167,10 +178,14 @@ func (w *WriteEnd) Write(src []byte, _ int64) (int, error) { return w.WriteWait(
 // already written, if any, as n). With nonblock, a write that cannot
 // start returns EAGAIN and a partial one returns its count.
 func (w *WriteEnd) WriteWait(src []byte, nonblock bool, wt waiter.Waiter) (int, error) {
+	return w.p.write(src, nonblock, wt)
+}
+
+// write is pipe_write (see WriteEnd.WriteWait).
+func (p *pipe) write(src []byte, nonblock bool, wt waiter.Waiter) (int, error) {
 	if len(src) == 0 {
 		return 0, nil
 	}
-	p := w.p
 	atomic := len(src) <= linux.PIPE_BUF
 	done := 0
 	var ch chan struct{}
@@ -214,29 +229,61 @@ func (w *WriteEnd) WriteWait(src []byte, nonblock bool, wt waiter.Waiter) (int, 
 }
 
 // Release drops the writer: readers see EOF once the pipe is empty.
-func (w *WriteEnd) Release() { w.p.drop(&w.p.writers) }
+func (w *WriteEnd) Release() { w.p.release(false, true) }
 
-// drop counts one end fewer (count is p.readers or p.writers) and wakes
-// everyone waiting: the other side's EOF or EPIPE may have come.
-func (p *pipe) drop(count *int) {
+// release counts the ends an open file description held fewer
+// (pipe_release) and wakes everyone waiting: the other side's EOF or EPIPE
+// may have come. The last open file description of a FIFO's pipe takes it
+// out of its table, and its unread bytes go with it (put_pipe_info).
+func (p *pipe) release(read, write bool) {
+	if t := p.fifo; t != nil {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		p.files--
+		if p.files == 0 && t.pipes[p.key] == p {
+			delete(t.pipes, p.key)
+		}
+	}
 	p.mu.Lock()
-	*count--
+	if read {
+		p.readers--
+	}
+	if write {
+		p.writers--
+	}
+	if p.fifo != nil && p.files == 0 {
+		p.buf = nil
+	}
 	p.mu.Unlock()
 	p.q.Notify()
 }
 
 // Readiness implements poll on the write end: POLLOUT while a PIPE_BUF
 // write would not block, POLLERR once every reader is gone.
-func (w *WriteEnd) Readiness() uint32 {
-	p := w.p
+func (w *WriteEnd) Readiness() uint32 { return w.p.readiness(false, true, 0) }
+
+// readiness is pipe_poll for an open file description that reads, writes
+// or both; seen is its f_pipe (ReadEnd.seen).
+func (p *pipe) readiness(read, write bool, seen uint64) uint32 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var m uint32
-	if linux.PipeCapacity-len(p.buf) >= linux.PIPE_BUF {
-		m |= linux.POLLOUT | linux.POLLWRNORM
+	if read {
+		if len(p.buf) > 0 {
+			m |= linux.POLLIN | linux.POLLRDNORM
+		}
+		if p.writers == 0 && p.wCounter != seen {
+			m |= linux.POLLHUP
+		}
 	}
-	if p.readers == 0 {
-		m |= linux.POLLERR
+	if write {
+		if linux.PipeCapacity-len(p.buf) >= linux.PIPE_BUF {
+			m |= linux.POLLOUT | linux.POLLWRNORM
+		}
+		// Linux gives FIFOs the pipe's POLLERR too (pipe_poll).
+		if p.readers == 0 {
+			m |= linux.POLLERR
+		}
 	}
 	return m
 }

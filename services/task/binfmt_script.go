@@ -59,7 +59,9 @@ func parseShebang(head []byte) (interp, arg string, ok bool, err error) {
 // descriptor is passed on by that relative path, not as /dev/fd/N/PATH.
 func openExec(files *vfs.Proc, dirfd int32, file string, argv []string) (*vfs.File, []string, error) {
 	for depth := 0; ; depth++ {
-		f, err := files.OpenFile(dirfd, file, linux.O_RDONLY, 0)
+		// O_NONBLOCK: a FIFO must not make exec wait for a writer;
+		// CheckExec then refuses it with EACCES, as may_open does.
+		f, err := files.OpenFile(dirfd, file, linux.O_RDONLY|linux.O_NONBLOCK, 0)
 		if err != nil {
 			return nil, nil, err
 		}

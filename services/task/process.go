@@ -108,6 +108,7 @@ func (k *Kernel) reapLocked(z *ThreadGroup) {
 		p.wakeWaitersLocked()
 	}
 	delete(k.procs, z.tgid)
+	z.exitQ.Notify() // pidfds: POLLHUP
 }
 
 // notifyParentLocked tells z's parent that z ended (do_notify_parent): it
@@ -241,10 +242,11 @@ func (k *Kernel) newTaskLimited(tg *ThreadGroup, ctx Context, nproc uint64) (*Ta
 }
 
 // fork makes a new process from t (clone(2) without CLONE_THREAD, fork(2),
-// vfork(2); copy_process in kernel/fork.c): a copy of the memory map, the
-// descriptor table, the file-system context and the signal dispositions,
-// and one task with t's registers that returns 0. It returns the child's
-// process ID.
+// vfork(2); copy_process in kernel/fork.c): a copy of the memory map (or,
+// with CLONE_VM, the parent's own), of the descriptor table, the
+// file-system context and the signal dispositions, and one task with t's
+// registers that returns 0. With CLONE_VFORK the caller then waits until
+// the child execs or exits. It returns the child's process ID.
 func (t *Task) fork(c cloneArgs) (uint64, error) {
 	parent := t.tg
 	parent.mu.Lock()
@@ -254,9 +256,16 @@ func (t *Task) fork(c cloneArgs) (uint64, error) {
 	if exiting {
 		return 0, linux.EAGAIN
 	}
-	m, err := parent.mm.Fork()
-	if err != nil {
-		return 0, linux.ENOMEM
+	// CLONE_VM: the child runs in the parent's memory (copy_mm), as a
+	// vfork(2) child or posix_spawn's does; otherwise it gets a copy.
+	m := parent.mm
+	if c.flags&cloneVM != 0 {
+		m.Share()
+	} else {
+		var err error
+		if m, err = m.Fork(); err != nil {
+			return 0, linux.ENOMEM
+		}
 	}
 	pf := parent.files
 	files := &vfs.Proc{VFS: pf.VFS, FS: pf.FS, FDs: pf.FDs, UID: pf.UID, GID: pf.GID}
@@ -276,7 +285,9 @@ func (t *Task) fork(c cloneArgs) (uint64, error) {
 		if c.flags&cloneFiles == 0 {
 			files.FDs.CloseAll()
 		}
-		t.k.Platform.Release(m.AddressSpace())
+		if m.Unshare() {
+			t.k.Platform.Release(m.AddressSpace())
+		}
 		return 0, err
 	}
 	tg.tgid = child.tid
@@ -326,6 +337,17 @@ func (t *Task) fork(c cloneArgs) (uint64, error) {
 		// Written after the copy: only the parent sees it (kernel_clone).
 		_ = t.writeU32(c.ptid, uint32(child.tid))
 	}
+	if c.flags&clonePidfd != 0 {
+		// In the parent's table only (the child's was copied already)
+		// and written at parent_tid (copy_process, clone(2)).
+		fd, err := t.newPidFD(tg, false)
+		if err == nil {
+			err = t.writeU32(c.ptid, uint32(fd))
+		}
+		if err != nil {
+			t.k.logf("%s[%d]: clone: CLONE_PIDFD: %v", t.tg.name, t.tid, err)
+		}
+	}
 	child.Start()
 	if vfork != nil {
 		t.waitVfork(vfork)
@@ -333,18 +355,45 @@ func (t *Task) fork(c cloneArgs) (uint64, error) {
 	return uint64(child.tid), nil
 }
 
-// waitVfork waits until a vfork child execs or exits. Like Linux's
-// killable wait (wait_for_vfork_done) only the caller's death ends it
-// early; signals wait for the child.
+// waitVfork waits until a vfork child execs or exits (vfork(2)). Like
+// Linux's killable wait (wait_for_vfork_done, kernel/fork.c) only the
+// caller's death ends it early: an exit, SIGKILL, or a signal whose
+// default action kills the process and that the caller does not block
+// (complete_signal makes those fatal at once). Other signals stay pending
+// until the child is done.
 func (t *Task) waitVfork(done <-chan struct{}) {
 	for {
 		select {
 		case <-done:
 			return
 		case <-t.interrupt:
-			if t.exiting.Load() {
+			if t.exiting.Load() || t.fatalPending() {
 				return
 			}
 		}
 	}
+}
+
+// fatalPending reports whether a signal pending for t and not blocked
+// would end the process (sig_fatal in kernel/signal.c: the default
+// action, which neither ignores nor stops).
+func (t *Task) fatalPending() bool {
+	t.mu.Lock()
+	p := t.pending &^ t.sigmask
+	t.mu.Unlock()
+	for sig := 1; p != 0; sig, p = sig+1, p>>1 {
+		if p&1 == 0 {
+			continue
+		}
+		t.tg.mu.Lock()
+		h := t.tg.actions[sig].Handler
+		t.tg.mu.Unlock()
+		if h != linux.SIG_DFL {
+			continue
+		}
+		if a := defaultAction(sig); a == actTerm || a == actCore {
+			return true
+		}
+	}
+	return false
 }

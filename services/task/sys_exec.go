@@ -235,5 +235,9 @@ func (t *Task) flushOld(img *image, file string) {
 	k.treeMu.Unlock()
 	tg.files.FDs.Exec()
 	tg.releaseVfork()
-	k.Platform.Release(old.AddressSpace())
+	// A vfork child leaves its parent's memory untouched (exec_mmap's
+	// mmput): only the last user releases it.
+	if old.Unshare() {
+		k.Platform.Release(old.AddressSpace())
+	}
 }

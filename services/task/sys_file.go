@@ -257,7 +257,8 @@ func openat(t *Task, dirfd int32, pathAddr uint64, flags, mode uint32) (uint64, 
 	if err != nil {
 		return 0, err
 	}
-	fd, err := t.tg.files.Openat(dirfd, p, flags, mode)
+	// A FIFO's open waits for the other side, interruptibly (fifo(7)).
+	fd, err := t.tg.files.OpenatWait(dirfd, p, flags, mode, taskWaiter{t})
 	if err != nil {
 		return 0, err
 	}

@@ -15,8 +15,8 @@ func init() {
 	register(265, "linkat", sysLinkat, Supported, "")
 	register(88, "symlink", sysSymlink, Supported, "")
 	register(266, "symlinkat", sysSymlinkat, Supported, "")
-	register(133, "mknod", sysMknod, Partial, "device nodes, FIFOs and sockets are created but open as ENXIO")
-	register(259, "mknodat", sysMknodat, Partial, "device nodes, FIFOs and sockets are created but open as ENXIO")
+	register(133, "mknod", sysMknod, Partial, "sockets are created but open as ENXIO")
+	register(259, "mknodat", sysMknodat, Partial, "sockets are created but open as ENXIO")
 }
 
 // paths copies in two path names.

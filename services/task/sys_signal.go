@@ -12,6 +12,7 @@ func init() {
 	register(15, "rt_sigreturn", sysRtSigreturn, Supported, "")
 	register(131, "sigaltstack", sysSigaltstack, Supported, "")
 	register(130, "rt_sigsuspend", sysRtSigsuspend, Supported, "")
+	register(34, "pause", sysPause, Supported, "")
 	register(200, "tkill", sysTkill, Supported, "")
 	register(234, "tgkill", sysTgkill, Supported, "")
 }
@@ -220,6 +221,16 @@ func sysRtSigsuspend(t *Task, a Args) (uint64, error) {
 	if err := t.setWaitMask(a[0], a[1]); err != nil {
 		return 0, err
 	}
+	for t.block(nil, 0) == nil {
+	}
+	return 0, linux.ERESTARTNOHAND
+}
+
+// sysPause implements pause(2): sleep until a signal is delivered. Like
+// sys_pause (kernel/signal.c) it returns ERESTARTNOHAND: a handler that
+// runs makes it EINTR, and a signal that runs none (a stop and a
+// continue) sends the caller back to sleep.
+func sysPause(t *Task, _ Args) (uint64, error) {
 	for t.block(nil, 0) == nil {
 	}
 	return 0, linux.ERESTARTNOHAND

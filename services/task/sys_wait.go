@@ -4,7 +4,7 @@ import "github.com/aster-cvm/aster/services/abi/linux"
 
 func init() {
 	register(61, "wait4", sysWait4, Partial, "rusage is zeroed; no stopped or continued children yet (no job-control stops)")
-	register(247, "waitid", sysWaitid, Partial, "P_ALL, P_PID, P_PGID; rusage zeroed; no stopped or continued children yet")
+	register(247, "waitid", sysWaitid, Partial, "rusage zeroed")
 }
 
 // waitSel says which children a wait is for (struct wait_opts,
@@ -161,6 +161,7 @@ func sysWaitid(t *Task, a Args) (uint64, error) {
 		return 0, linux.EINVAL
 	}
 	s := waitSel{options: options}
+	eagain := false
 	switch idtype {
 	case linux.P_ALL:
 	case linux.P_PID:
@@ -176,12 +177,27 @@ func sysWaitid(t *Task, a Args) (uint64, error) {
 		if id == 0 {
 			s.pgid = t.tg.pgidOf() // since Linux 5.4
 		}
+	case linux.P_PIDFD:
+		// The pidfd's process; a non-blocking pidfd waits as WNOHANG
+		// does but fails with EAGAIN (kernel/exit.c pidfd_get_pid).
+		tg, nonblock, err := t.pidFDOf(id)
+		if err != nil {
+			return 0, err
+		}
+		s.pid = tg.tgid
+		if nonblock && options&linux.WNOHANG == 0 {
+			s.options |= linux.WNOHANG
+			eagain = true
+		}
 	default:
-		return 0, linux.EINVAL // P_PIDFD needs pidfds
+		return 0, linux.EINVAL
 	}
 	r, ok, err := t.wait(s)
 	if err != nil {
 		return 0, err
+	}
+	if !ok && eagain {
+		return 0, linux.EAGAIN
 	}
 	if infop != 0 {
 		var info linux.SigInfo

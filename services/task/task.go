@@ -9,7 +9,9 @@ import (
 
 	"github.com/aster-cvm/aster/services/abi/linux"
 	"github.com/aster-cvm/aster/services/mm"
+	"github.com/aster-cvm/aster/services/pipe"
 	"github.com/aster-cvm/aster/services/vfs"
+	"github.com/aster-cvm/aster/services/waiter"
 )
 
 // Kernel holds every process and what they share.
@@ -45,6 +47,10 @@ type Kernel struct {
 
 // NewKernel returns a kernel with no processes.
 func NewKernel(p Platform, v *vfs.VFS, log io.Writer) *Kernel {
+	if v != nil {
+		// FIFO nodes open as pipes shared by every open (fifo(7)).
+		v.SetFIFOOpener(pipe.NewFIFOTable())
+	}
 	return &Kernel{Platform: p, VFS: v, Log: log, Hostname: "aster", MaxThreads: DefaultMaxThreads,
 		tasks: map[int32]*Task{}, nextTID: 1, unknown: map[uint64]bool{}, bootTime: monotonic(),
 		processTree: processTree{procs: map[int32]*ThreadGroup{}}}
@@ -83,6 +89,9 @@ type ThreadGroup struct {
 	// nproc is RLIMIT_NPROC, inherited by children.
 	nproc uint64
 	done  chan struct{}
+	// exitQ is notified when the process exits and when it is reaped
+	// (pidfds poll on it).
+	exitQ waiter.Queue
 	// vforkDone is closed when a CLONE_VFORK child execs or exits
 	// (complete_vfork_done); nil otherwise.
 	vforkDone chan struct{}
@@ -280,9 +289,14 @@ func (t *Task) exit() {
 		if tg.files != nil && tg.files.FDs != nil {
 			tg.files.FDs.CloseAll()
 		}
-		t.k.Platform.Release(tg.mm.AddressSpace())
+		// The memory goes with its last process: a vfork child's
+		// exit leaves its parent's (mmput).
+		if tg.mm.Unshare() {
+			t.k.Platform.Release(tg.mm.AddressSpace())
+		}
 		tg.exited()
 		close(tg.done)
+		tg.exitQ.Notify()
 	}
 	close(t.done)
 }

@@ -27,6 +27,10 @@
 //   - Character devices are drivers registered by number
 //     (VFS.RegisterCharDevice); any device node with those numbers, in any
 //     file system, opens them, as on Linux.
+//   - FIFO nodes open through a FIFOOpener (services/pipe's FIFOTable,
+//     installed by the task layer): every open of one inode shares a pipe,
+//     and an open that waits for the other side (fifo(7)) does so after
+//     the namespace lock is released (OpenFileWait).
 //
 // Permission checks are those of root (the only user so far): reads and
 // writes pass, execute needs an execute bit.

@@ -1,6 +1,9 @@
 package vfs
 
-import "github.com/aster-cvm/aster/services/abi/linux"
+import (
+	"github.com/aster-cvm/aster/services/abi/linux"
+	"github.com/aster-cvm/aster/services/waiter"
+)
 
 // FileSystem is one mounted file system instance (Linux's super_block as
 // the file system driver sees it).
@@ -197,4 +200,20 @@ type BlockDevice interface {
 // DeviceOpener is implemented by devices that make per-open state.
 type DeviceOpener interface {
 	OpenDevice(flags uint32) (FileImpl, error)
+}
+
+// FIFOKey names a FIFO's inode across opens: its file system's device
+// number and its inode number.
+type FIFOKey struct {
+	Dev, Ino uint64
+}
+
+// FIFOOpener opens FIFO nodes (fifo(7); fs/pipe.c fifo_open): every open
+// of one inode shares the pipe the inode holds while any of them is open.
+// OpenFIFO waits through w for the other side as fifo(7) says; with w nil
+// (a caller that cannot wait) an open that would wait fails with EAGAIN.
+// services/pipe implements it and the task layer installs it
+// (VFS.SetFIFOOpener); without one, FIFOs open as ENXIO.
+type FIFOOpener interface {
+	OpenFIFO(key FIFOKey, flags uint32, w waiter.Waiter) (FileImpl, error)
 }

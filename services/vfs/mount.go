@@ -22,6 +22,7 @@ type VFS struct {
 	devMu   sync.Mutex
 	devices map[devKey]CharDevice  // protected by devMu
 	blocks  map[devKey]BlockDevice // protected by devMu
+	fifos   FIFOOpener             // protected by devMu
 }
 
 type mountKey struct {
@@ -268,4 +269,17 @@ func (v *VFS) charDevice(major, minor uint32) (CharDevice, bool) {
 	defer v.devMu.Unlock()
 	d, ok := v.devices[devKey{major, minor}]
 	return d, ok
+}
+
+// SetFIFOOpener makes o the driver of every FIFO node of the namespace.
+func (v *VFS) SetFIFOOpener(o FIFOOpener) {
+	v.devMu.Lock()
+	defer v.devMu.Unlock()
+	v.fifos = o
+}
+
+func (v *VFS) fifoOpener() FIFOOpener {
+	v.devMu.Lock()
+	defer v.devMu.Unlock()
+	return v.fifos
 }

@@ -1,6 +1,9 @@
 package vfs
 
-import "github.com/aster-cvm/aster/services/abi/linux"
+import (
+	"github.com/aster-cvm/aster/services/abi/linux"
+	"github.com/aster-cvm/aster/services/waiter"
+)
 
 // Open implements open(2).
 func (p *Proc) Open(path string, flags, mode uint32) (int32, error) {
@@ -13,9 +16,17 @@ func (p *Proc) Creat(path string, mode uint32) (int32, error) {
 }
 
 // Openat implements openat(2): it opens the file and installs it at the
-// lowest free descriptor.
+// lowest free descriptor. An open of a FIFO that would wait for the other
+// side fails with EAGAIN; OpenatWait waits.
 func (p *Proc) Openat(dirfd int32, path string, flags, mode uint32) (int32, error) {
-	f, err := p.OpenFile(dirfd, path, flags, mode)
+	return p.OpenatWait(dirfd, path, flags, mode, nil)
+}
+
+// OpenatWait is Openat for a caller that can wait: the open of a FIFO
+// waits through w for a partner, as fifo(7) says, and an interruption
+// ends it with w's error (ERESTARTSYS).
+func (p *Proc) OpenatWait(dirfd int32, path string, flags, mode uint32, w waiter.Waiter) (int32, error) {
+	f, err := p.OpenFileWait(dirfd, path, flags, mode, w)
 	if err != nil {
 		return -1, err
 	}
@@ -29,9 +40,41 @@ func (p *Proc) Close(fd int32) error { return p.FDs.Close(fd) }
 // OpenFile opens path as openat(2) does and returns the open file
 // description with one reference, without installing it (for the kernel
 // and the ELF loader). Differences from Linux: O_TMPFILE is EOPNOTSUPP,
-// FIFOs and sockets are ENXIO, and there are no permission checks beyond
-// root's (an O_RDONLY|O_TRUNC open truncates, as Linux does for root).
+// sockets are ENXIO, and there are no permission checks beyond root's (an
+// O_RDONLY|O_TRUNC open truncates, as Linux does for root). A FIFO whose
+// open would wait fails with EAGAIN (see OpenFileWait).
 func (p *Proc) OpenFile(dirfd int32, path string, flags, mode uint32) (*File, error) {
+	return p.OpenFileWait(dirfd, path, flags, mode, nil)
+}
+
+// OpenFileWait is OpenFile for a caller that can wait: the open of a FIFO
+// node waits through w, after the namespace lock is released, for the
+// other side (fifo(7), fs/pipe.c fifo_open).
+func (p *Proc) OpenFileWait(dirfd int32, path string, flags, mode uint32, w waiter.Waiter) (*File, error) {
+	f, err := p.openFile(dirfd, path, flags, mode)
+	if err != nil {
+		return nil, err
+	}
+	if f.ftype != linux.S_IFIFO || flags&linux.O_PATH != 0 {
+		return f, nil
+	}
+	o := p.VFS.fifoOpener()
+	if o == nil {
+		f.DecRef()
+		return nil, linux.ENXIO
+	}
+	a := f.inode.Attr()
+	impl, err := o.OpenFIFO(FIFOKey{Dev: f.loc.d.sb.dev, Ino: a.Ino}, flags, w)
+	if err != nil {
+		f.DecRef()
+		return nil, err
+	}
+	f.impl = impl
+	return f, nil
+}
+
+// openFile is OpenFile up to the FIFO's wait, under the namespace lock.
+func (p *Proc) openFile(dirfd int32, path string, flags, mode uint32) (*File, error) {
 	if flags&linux.O_TMPFILE == linux.O_TMPFILE {
 		return nil, linux.EOPNOTSUPP
 	}
@@ -196,7 +239,12 @@ func (p *Proc) openLocation(l Location, flags uint32, created bool) (*File, erro
 		}
 		f.impl = dev
 		return f, nil
+	case linux.S_IFIFO:
+		// OpenFileWait finds the pipe once VFS.mu is released: the
+		// open may wait for the other side. O_TRUNC means nothing here
+		// (may_open).
+		return f, nil
 	}
-	// FIFOs and sockets have no driver here.
+	// Sockets have no driver here.
 	return nil, linux.ENXIO
 }

@@ -120,11 +120,14 @@ var abiKnownGaps = map[string]string{}
 // setsid/setpgid errors, terminal ioctls on a pipe), cow (fork's
 // copy-on-write isolation, MAP_SHARED across fork, mprotect, munmap,
 // mremap and madvise on pages shared since fork, kernel writes into them),
-// rlimits (RLIMIT_NOFILE and RLIMIT_AS enforced, setrlimit rules) and pty
+// rlimits (RLIMIT_NOFILE and RLIMIT_AS enforced, setrlimit rules), pty
 // (pseudo-terminals: both directions, modes, signals from the master,
-// window size, hang-ups).
+// window size, hang-ups), fifo (FIFOs: blocking and non-blocking opens,
+// ENXIO, EOF, EPIPE, poll and epoll, between processes, interrupted and
+// restarted opens) and vfork (the child in the parent's memory, the
+// parent suspended until exec or exit, clone(CLONE_VM), posix_spawn).
 func TestABIDifferentialC(t *testing.T) {
-	for _, name := range []string{"files", "names", "attrs", "mem", "mmapfile", "robust", "gsbase", "jobctl", "cow", "rlimits", "pty"} {
+	for _, name := range []string{"files", "names", "attrs", "mem", "mmapfile", "robust", "gsbase", "jobctl", "cow", "rlimits", "pty", "fifo", "vfork"} {
 		t.Run(name, func(t *testing.T) {
 			bin := buildMusl(t, name)
 			host, aster := runDifferential(t, name, bin)

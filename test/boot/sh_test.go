@@ -12,10 +12,7 @@ import (
 
 // shKnownGaps are scripts of test/abi/sh whose differences are known gaps
 // of Aster: their diff is logged, not failed, until the gap is closed.
-var shKnownGaps = map[string]string{
-	"fifo":  "FIFOs created by mknod/mkfifo open as ENXIO: no fifo_open in services/vfs yet",
-	"spawn": "vfork children run on a copy of the parent's memory, so busybox's spawn() misses the exec failure its child records (xargs: 123, not 127)",
-}
+var shKnownGaps = map[string]string{}
 
 // shScripts returns the names (without .sh) of the scripts in test/abi/sh,
 // sorted, and their contents.
