@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -19,15 +20,36 @@ const defaultOutDir = "out"
 
 // sourceFlags choose what to build; astctl build and astctl run share them.
 type sourceFlags struct {
-	src     string // a directory inside the Aster module ("" = the current one)
-	pkg     string // package to build, relative to the module root
-	noModel bool   // build with aster_nomodel: no software TEE models
+	src       string // a directory inside the Aster module ("" = the current one)
+	pkg       string // package to build, relative to the module root
+	noModel   bool   // build with aster_nomodel: no software TEE models
+	userland  string // kimage.UserlandAuto, UserlandURoot or UserlandNone
+	urootCmds string // --uroot-cmds: "" for kimage.URootCommands
+	compress  string // --compress: auto, gzip or none
 }
 
 func (f *sourceFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.src, "src", "", "Aster source tree (default: the module containing the current directory)")
 	cmd.Flags().StringVar(&f.pkg, "pkg", kimage.DefaultPackage, "package to build, relative to the module root (test guests: ./test/guest/NAME)")
 	cmd.Flags().BoolVar(&f.noModel, "no-tee-model", false, "leave the software TDX/SNP models (aster.tee=model-*) out of the kernel: for images meant for real hardware (build tag aster_nomodel)")
+	cmd.Flags().StringVar(&f.userland, "userland", kimage.UserlandAuto, "initramfs base: uroot (u-root commands, the rush shell, Aster's /init), none, or auto (uroot for the kernel when there is no --include and no --init)")
+	cmd.Flags().StringVar(&f.compress, "compress", "auto", "initramfs compression: gzip (initramfs.cpio.gz), none (initramfs.cpio), or auto (none with the u-root userland, which the kernel unpacks seconds faster under TCG; gzip otherwise)")
+	cmd.Flags().StringVar(&f.urootCmds, "uroot-cmds", "", "u-root commands of --userland uroot, comma-separated: NAME (cmds/core/NAME) or DIR/NAME (cmds/DIR/NAME); a leading + adds to the default list")
+}
+
+// userlandFor resolves --userland: auto is uroot when the kernel itself
+// is built (not a test guest) and the initramfs is otherwise unspecified.
+func (f *sourceFlags) userlandFor(hasIncludes, initSet bool) (string, error) {
+	switch f.userland {
+	case kimage.UserlandURoot, kimage.UserlandNone:
+		return f.userland, nil
+	case kimage.UserlandAuto, "":
+		if !hasIncludes && !initSet && path.Clean(f.pkg) == path.Clean(kimage.DefaultPackage) {
+			return kimage.UserlandURoot, nil
+		}
+		return kimage.UserlandNone, nil
+	}
+	return "", fmt.Errorf("--userland %q: want uroot, none or auto", f.userland)
 }
 
 var buildCmd = &cobra.Command{
@@ -42,8 +64,16 @@ direct boot (physical load addresses and the Xen PHYS32_ENTRY note) and
 writes DIR/kernel.elf and DIR/manifest.json (inputs, sizes, SHA-256 and
 SHA-384 of the outputs). See docs/build-run.md.
 
-With --include, it also writes DIR/initramfs.cpio.gz (cpio newc, gzip),
-which astctl run passes to QEMU with -initrd. HOST is a file or a
+By default (--userland auto, with no --include and no --init) it also
+builds a small userland, one go build of u-root's rush shell and core
+commands plus Aster's /init, and writes it as DIR/initramfs.cpio (cpio
+newc; --compress gzip: DIR/initramfs.cpio.gz), which astctl run passes
+to QEMU with -initrd: astctl run then lands in a shell. /init -c 'CMDS'
+runs a command line instead (astctl run --append '-- -c "ls /bin"').
+--userland none leaves it out.
+
+With --include, it writes the included files into the initramfs (on top
+of the userland with --userland uroot, gzip-compressed by default). HOST is a file or a
 directory (copied recursively; symlinks inside stay symlinks); GUEST is
 an absolute path in the image, and a GUEST ending in / receives a file
 under its own name. A bare --include FILE puts the file at /bin/FILE.
@@ -64,7 +94,8 @@ Exit codes:
   2  bad flags or --include/--init values, or not inside the Aster
      source tree (see --src)`,
 	Example: `  astctl build
-  astctl build --out /tmp/aster --append aster.selftest
+  astctl build --uroot-cmds +tr,exp/tac
+  astctl build --userland none --out /tmp/aster --append aster.selftest
   astctl build --pkg ./test/guest/unknownsyscall --out out/unknownsyscall
   astctl build --include /usr/bin/busybox --include rootfs:/ --init "/bin/busybox sh -c 'echo hi'"`,
 	Args: cobra.NoArgs,
@@ -91,11 +122,7 @@ func init() {
 }
 
 func runBuild(cmd *cobra.Command, _ []string) error {
-	initramfs, cmdline, err := planInitramfs(buildFlags.include, buildFlags.init, cmd.Flags().Changed("init"), strings.Join(buildFlags.append, " "))
-	if err != nil {
-		return badInput(err)
-	}
-	m, err := buildKernel(cmdContext(cmd), buildFlags.out, buildFlags.source, cmdline, initramfs)
+	m, err := buildImage(cmdContext(cmd), buildFlags.out, buildFlags.source, buildFlags.include, buildFlags.init, cmd.Flags().Changed("init"), strings.Join(buildFlags.append, " "))
 	if err != nil {
 		return err
 	}
@@ -105,40 +132,86 @@ func runBuild(cmd *cobra.Command, _ []string) error {
 	return nil
 }
 
-// planInitramfs checks --include and --init and reads the included files.
-// It returns nil when there is nothing to include, and the default kernel
-// command line: cmdline followed by the init program's words. Warnings go
-// to standard error.
-func planInitramfs(includes []string, init string, initSet bool, cmdline string) (*kimage.InitramfsPlan, string, error) {
-	if len(includes) == 0 && !initSet {
-		return nil, cmdline, nil
+// buildImage builds what astctl build builds: the userland --userland
+// asks for, the initramfs and the kernel. astctl run uses it, without
+// --include and --init, when DIR has no image yet. Errors carry astctl's
+// exit codes.
+func buildImage(ctx context.Context, out string, src sourceFlags, includes []string, init string, initSet bool, cmdline string) (*kimage.Manifest, error) {
+	ul, err := src.userlandFor(len(includes) > 0, initSet)
+	if err != nil {
+		return nil, badInput(err)
 	}
-	var opts kimage.InitramfsOptions
-	for _, spec := range includes {
-		inc, err := kimage.ParseInclude(spec)
-		if err != nil {
-			return nil, "", err
-		}
-		opts.Includes = append(opts.Includes, inc)
+	var raw bool
+	switch src.compress {
+	case "auto", "":
+		raw = ul == kimage.UserlandURoot
+	case "gzip", "none":
+		raw = src.compress == "none"
+	default:
+		return nil, badInput(fmt.Errorf("--compress %q: want gzip, none or auto", src.compress))
 	}
-	if initSet {
-		argv, err := kimage.ParseInit(init)
-		if err != nil {
-			return nil, "", err
-		}
-		// Two init= or two "--" would leave which one wins to the
-		// kernel's parser.
-		for _, w := range strings.Fields(cmdline) {
-			if strings.HasPrefix(w, "init=") || w == "--" {
-				return nil, "", fmt.Errorf("--append %q has %q: give the init program and its arguments with --init only", cmdline, w)
+	var (
+		base []kimage.Include
+		desc *kimage.Userland
+	)
+	if ul == kimage.UserlandURoot {
+		var cmds []string
+		if src.urootCmds != "" {
+			if cmds, err = kimage.ParseURootCommands(src.urootCmds); err != nil {
+				return nil, badInput(err)
 			}
 		}
-		opts.Init = argv
+		// Check the flags before compiling anything (--init names a
+		// file of the userland only once it is built).
+		opts, err := initramfsOptions(includes, init, initSet, cmdline)
+		if err != nil {
+			return nil, badInput(err)
+		}
+		for _, inc := range opts.Includes {
+			if _, err := os.Stat(inc.Host); err != nil {
+				return nil, badInput(fmt.Errorf("--include %s: %w", inc.Host, err))
+			}
+		}
+		root, err := moduleRoot(src)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			return nil, failed(err)
+		}
+		tree, err := os.MkdirTemp(out, ".userland-")
+		if err != nil {
+			return nil, failed(err)
+		}
+		defer os.RemoveAll(tree) // the plan holds the bytes
+		inc, d, err := kimage.BuildUserland(ctx, kimage.UserlandOptions{Root: root, Dir: tree, Commands: cmds, Progress: progressWriter()})
+		if err != nil {
+			return nil, failed(err)
+		}
+		base, desc = []kimage.Include{inc}, d
+	} else if src.urootCmds != "" {
+		return nil, badInput(fmt.Errorf("--uroot-cmds needs --userland uroot"))
 	}
-	var err error
-	if opts.MTime, err = kimage.SourceDateEpoch(); err != nil {
+	plan, cmdline, err := planInitramfs(base, includes, init, initSet, raw, cmdline)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	return buildKernel(ctx, out, src, cmdline, plan, desc)
+}
+
+// planInitramfs checks --include and --init and reads the included files,
+// on top of base (the userland). It returns nil when there is nothing to
+// include, and the default kernel command line: cmdline followed by the
+// init program's words. Warnings go to standard error.
+func planInitramfs(base []kimage.Include, includes []string, init string, initSet, uncompressed bool, cmdline string) (*kimage.InitramfsPlan, string, error) {
+	if len(base) == 0 && len(includes) == 0 && !initSet {
+		return nil, cmdline, nil
+	}
+	opts, err := initramfsOptions(includes, init, initSet, cmdline)
+	if err != nil {
 		return nil, "", err
 	}
+	opts.Base, opts.Uncompressed = base, uncompressed
 	plan, err := kimage.PlanInitramfs(opts)
 	if err != nil {
 		return nil, "", err
@@ -153,8 +226,6 @@ func planInitramfs(includes []string, init string, initSet bool, cmdline string)
 	return plan, qemu.JoinCmdline(cmdline, initWords), nil
 }
 
-// buildKernel builds src into out, with initramfs when it is not nil.
-// Errors carry astctl's exit codes.
 // tags returns the Go build tags the flags ask for.
 func (f *sourceFlags) tags() []string {
 	if f.noModel {
@@ -163,14 +234,54 @@ func (f *sourceFlags) tags() []string {
 	return nil
 }
 
-func buildKernel(ctx context.Context, out string, src sourceFlags, cmdline string, initramfs *kimage.InitramfsPlan) (*kimage.Manifest, error) {
+// moduleRoot finds the Aster module --src names.
+func moduleRoot(src sourceFlags) (string, error) {
 	start := src.src
 	if start == "" {
 		start = "."
 	}
 	root, err := kimage.FindModuleRoot(start)
 	if err != nil {
-		return nil, badInput(err)
+		return "", badInput(err)
+	}
+	return root, nil
+}
+
+// initramfsOptions checks and parses --include and --init.
+func initramfsOptions(includes []string, init string, initSet bool, cmdline string) (kimage.InitramfsOptions, error) {
+	var opts kimage.InitramfsOptions
+	for _, spec := range includes {
+		inc, err := kimage.ParseInclude(spec)
+		if err != nil {
+			return opts, err
+		}
+		opts.Includes = append(opts.Includes, inc)
+	}
+	if initSet {
+		argv, err := kimage.ParseInit(init)
+		if err != nil {
+			return opts, err
+		}
+		// Two init= or two "--" would leave which one wins to the
+		// kernel's parser.
+		for _, w := range strings.Fields(cmdline) {
+			if strings.HasPrefix(w, "init=") || w == "--" {
+				return opts, fmt.Errorf("--append %q has %q: give the init program and its arguments with --init only", cmdline, w)
+			}
+		}
+		opts.Init = argv
+	}
+	var err error
+	opts.MTime, err = kimage.SourceDateEpoch()
+	return opts, err
+}
+
+// buildKernel builds src into out, with initramfs when it is not nil and
+// the userland that went into it. Errors carry astctl's exit codes.
+func buildKernel(ctx context.Context, out string, src sourceFlags, cmdline string, initramfs *kimage.InitramfsPlan, userland *kimage.Userland) (*kimage.Manifest, error) {
+	root, err := moduleRoot(src)
+	if err != nil {
+		return nil, err
 	}
 	m, err := kimage.Build(ctx, kimage.BuildOptions{
 		Root:      root,
@@ -178,6 +289,7 @@ func buildKernel(ctx context.Context, out string, src sourceFlags, cmdline strin
 		OutDir:    out,
 		Cmdline:   cmdline,
 		Initramfs: initramfs,
+		Userland:  userland,
 		Tool:      kimage.Tool{Name: "astctl", Version: toolVersion()},
 		Progress:  progressWriter(),
 		Tags:      src.tags(),

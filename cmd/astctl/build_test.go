@@ -42,7 +42,7 @@ func TestBuildInitramfsBadInput(t *testing.T) {
 		{[]string{"--include", prog, "--init", "/bin/prog", "--append", "init=/x"}, `has "init=/x"`},
 		{[]string{"--include", prog, "--init", "/bin/prog x", "--append", "a -- b"}, `has "--"`},
 	} {
-		_, cmdline, err := planInitramfs(argValues(tt.args, "--include"), argValue(tt.args, "--init"), hasArg(tt.args, "--init"), argValue(tt.args, "--append"))
+		_, cmdline, err := planInitramfs(nil, argValues(tt.args, "--include"), argValue(tt.args, "--init"), hasArg(tt.args, "--init"), false, argValue(tt.args, "--append"))
 		if err == nil || !strings.Contains(err.Error(), tt.msg) {
 			t.Errorf("%q: error %v (command line %q), want one with %q", tt.args, err, cmdline, tt.msg)
 		}
@@ -93,7 +93,7 @@ func TestPlanInitramfsCmdline(t *testing.T) {
 		{[]string{prog}, "/bin/prog", true, "", "init=/bin/prog"},
 		{[]string{prog}, `/bin/prog -v 'a b' "" x=1`, true, "quiet", `quiet init=/bin/prog -- -v "a b" "" x=1`},
 	} {
-		plan, got, err := planInitramfs(tt.includes, tt.init, tt.initSet, tt.append)
+		plan, got, err := planInitramfs(nil, tt.includes, tt.init, tt.initSet, false, tt.append)
 		if err != nil || got != tt.want || (plan == nil) != (len(tt.includes) == 0) {
 			t.Errorf("planInitramfs(%q, %q, %q) = %v, %q, %v; want %q", tt.includes, tt.init, tt.append, plan, got, err, tt.want)
 		}
@@ -185,5 +185,45 @@ func TestRunInitrdWithoutManifest(t *testing.T) {
 	out, code := runAstctl(t, "run", dir, "--dry-run", "--accel", "tcg", "--firmware", "seabios")
 	if code != 0 || !strings.Contains(out, " -initrd "+filepath.Join(dir, kimage.InitramfsFile)+" ") {
 		t.Errorf("dry run exited %d: %q", code, out)
+	}
+}
+
+// TestBuildUserlandFlags: --userland's auto choice, and bad --userland,
+// --compress and --uroot-cmds values refused with exit status 2 before
+// anything is built.
+func TestBuildUserlandFlags(t *testing.T) {
+	for _, tt := range []struct {
+		flag, pkg   string
+		inc, initOn bool
+		want        string
+	}{
+		{"auto", kimage.DefaultPackage, false, false, kimage.UserlandURoot},
+		{"auto", "kernel", false, false, kimage.UserlandURoot},
+		{"auto", kimage.DefaultPackage, true, false, kimage.UserlandNone},
+		{"auto", kimage.DefaultPackage, false, true, kimage.UserlandNone},
+		{"auto", "./test/guest/initrd", false, false, kimage.UserlandNone},
+		{"uroot", kimage.DefaultPackage, true, true, kimage.UserlandURoot},
+		{"none", kimage.DefaultPackage, false, false, kimage.UserlandNone},
+	} {
+		f := sourceFlags{userland: tt.flag, pkg: tt.pkg}
+		if got, err := f.userlandFor(tt.inc, tt.initOn); err != nil || got != tt.want {
+			t.Errorf("%+v: userlandFor(%v, %v) = %q, %v; want %q", f, tt.inc, tt.initOn, got, err, tt.want)
+		}
+	}
+	prog := filepath.Join(t.TempDir(), "prog")
+	os.WriteFile(prog, []byte("p"), 0o755)
+	for _, args := range [][]string{
+		{"--userland", "busybox"},
+		{"--compress", "zstd"},
+		{"--uroot-cmds", "../ls"},
+		{"--userland", "none", "--uroot-cmds", "ls"},
+		{"--userland", "uroot", "--include", prog + ":bin"},
+		{"--userland", "uroot", "--include", prog + "-missing"},
+		{"--userland", "uroot", "--init", "init"},
+	} {
+		args = append([]string{"build", "--out", t.TempDir()}, args...)
+		if _, code := runAstctl(t, args...); code != exitBadInput {
+			t.Errorf("astctl %q exited %d, want %d", args, code, exitBadInput)
+		}
 	}
 }

@@ -122,7 +122,7 @@ func runRun(cmd *cobra.Command, args []string) error {
 	kernel := kernelPath(dir)
 	needBuild := runFlags.build || !fileExists(kernel)
 	if needBuild && !runFlags.dryRun {
-		if _, err := buildKernel(cmdContext(cmd), dir, runFlags.source, "", nil); err != nil {
+		if _, err := buildImage(cmdContext(cmd), dir, runFlags.source, nil, "", false, ""); err != nil {
 			return err
 		}
 	}

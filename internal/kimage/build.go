@@ -44,6 +44,9 @@ type BuildOptions struct {
 	Patch PatchOptions
 	// Progress, when set, receives one line per step.
 	Progress io.Writer
+	// Userland, when set, is recorded in the manifest: the programs
+	// BuildUserland made for Initramfs.
+	Userland *Userland
 	// Tags are Go build tags (e.g. aster_nomodel, which leaves the
 	// software TEE models out of an image meant for real hardware).
 	Tags []string
@@ -145,7 +148,7 @@ func Build(ctx context.Context, opts BuildOptions) (*Manifest, error) {
 	}
 	var initramfs *Initramfs
 	if opts.Initramfs != nil {
-		progress("writing %s (%d entries)", InitramfsFile, len(opts.Initramfs.entries))
+		progress("writing %s (%d entries)", opts.Initramfs.FileName(), len(opts.Initramfs.entries))
 		if initramfs, err = writeInitramfs(tmp, opts.Initramfs); err != nil {
 			return nil, fmt.Errorf("initramfs: %w", err)
 		}
@@ -165,6 +168,9 @@ func Build(ctx context.Context, opts BuildOptions) (*Manifest, error) {
 		Outputs:   []Output{out, symOut},
 		Initramfs: initramfs,
 	}
+	if initramfs != nil {
+		m.Userland = opts.Userland
+	}
 	// Replace the kernel first and the manifest second: a manifest never
 	// describes a kernel that is not there yet.
 	for _, name := range []string{SymbolsFile, KernelFile} {
@@ -172,16 +178,16 @@ func Build(ctx context.Context, opts BuildOptions) (*Manifest, error) {
 			return nil, err
 		}
 	}
-	if initramfs != nil {
-		err = os.Rename(filepath.Join(tmp, InitramfsFile), filepath.Join(opts.OutDir, InitramfsFile))
-	} else {
-		err = os.Remove(filepath.Join(opts.OutDir, InitramfsFile))
-		if errors.Is(err, fs.ErrNotExist) {
+	// Either archive name: a previous build's other one goes.
+	for _, name := range []string{InitramfsFile, InitramfsRawFile} {
+		if initramfs != nil && name == initramfs.Path {
+			err = os.Rename(filepath.Join(tmp, name), filepath.Join(opts.OutDir, name))
+		} else if err = os.Remove(filepath.Join(opts.OutDir, name)); errors.Is(err, fs.ErrNotExist) {
 			err = nil
 		}
-	}
-	if err != nil {
-		return nil, err
+		if err != nil {
+			return nil, err
+		}
 	}
 	if err := WriteManifest(opts.OutDir, m); err != nil {
 		return nil, err

@@ -45,6 +45,10 @@ type Manifest struct {
 	// (astctl build --include); absent otherwise. Optional, so version 1
 	// readers that predate it still accept the manifest.
 	Initramfs *Initramfs `json:"initramfs,omitempty"`
+	// Userland records the programs astctl build compiled for the
+	// initramfs (astctl build --userland uroot); absent otherwise.
+	// Optional, as Initramfs.
+	Userland *Userland `json:"userland,omitempty"`
 }
 
 // Tool names the program that made the build.

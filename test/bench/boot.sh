@@ -17,7 +17,7 @@ case $n in '' | *[!0-9]* | 0) echo "usage: $0 [N>0] [astctl run flags...]" >&2; 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 go build -o "$work/astctl" ./cmd/astctl
-"$work/astctl" build --out "$work/out" >/dev/null
+"$work/astctl" build --out "$work/out" --userland none >/dev/null
 
 times=()
 for i in $(seq "$n"); do
