@@ -3,6 +3,7 @@ module github.com/aster-cvm/aster
 go 1.26.8
 
 require (
+	github.com/google/go-configfs-tsm v0.3.3
 	github.com/google/go-eventlog v0.0.3-0.20260617163629-883cc5652c69
 	github.com/google/go-sev-guest v0.15.0
 	github.com/google/go-tdx-guest v0.3.2-0.20260305110651-91f9a52f36c7
@@ -21,7 +22,6 @@ require (
 require (
 	github.com/GoogleCloudPlatform/confidential-space/server v0.0.0-20260915221818-a6c0685fb9fc // indirect
 	github.com/dustin/go-humanize v1.0.1 // indirect
-	github.com/google/go-configfs-tsm v0.3.3 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/pierrec/lz4/v4 v4.1.22 // indirect

@@ -75,6 +75,10 @@ func runInit(initrd []byte) int {
 		fmt.Printf("aster: mount /proc: %v\n", err)
 		return 1
 	}
+	if err := mountSys(v); err != nil {
+		fmt.Printf("aster: mount /sys: %v\n", err)
+		return 1
+	}
 	fmt.Printf("aster: initramfs unpacked in %v; running %s\n", time.Since(start).Round(time.Millisecond), strings.Join(append([]string{path}, args...), " "))
 	tg, err := k.StartProcess(files, path, append([]string{path}, args...), initEnv)
 	if err != nil {

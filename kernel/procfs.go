@@ -31,6 +31,7 @@ func mountProc(v *vfs.VFS, k *task.Kernel) error {
 		Filesystems: []procfs.Filesystem{
 			{Name: "rootfs", NoDev: true}, {Name: "tmpfs", NoDev: true},
 			{Name: "devtmpfs", NoDev: true}, {Name: "proc", NoDev: true},
+			{Name: "configfs", NoDev: true},
 		},
 	})
 	return v.Mount(fs, "/proc", "proc", "proc")

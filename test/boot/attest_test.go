@@ -178,7 +178,9 @@ func TestAttest(t *testing.T) {
 			ProductCerts: &trust.ProductCerts{Ark: signer.Ark, Ask: signer.Ask, Asvk: signer.Asvk},
 		}}}
 		opts := &verify.Options{TrustedRoots: roots, DisableCertFetching: true, Product: abi.DefaultSevProduct(), Now: time.Now()}
-		for _, name := range []string{"snp report", "snp extended report"} {
+		// The same checks for the report configfs-tsm's outblob carries
+		// (go-configfs-tsm's client in the guest).
+		for _, name := range []string{"snp report", "snp extended report", "snp configfs outblob"} {
 			raw := lines[name]
 			if len(raw) != abi.ReportSize {
 				t.Fatalf("%s: %d bytes", name, len(raw))
@@ -202,6 +204,14 @@ func TestAttest(t *testing.T) {
 		}
 		if k := lines["snp derived key"]; len(k) != 32 || bytes.Equal(k, make([]byte, 32)) {
 			t.Errorf("derived key %x", k)
+		}
+		if p := string(lines["snp configfs provider"]); p != "sev_guest\n" {
+			t.Errorf("configfs-tsm's provider %q, want %q", p, "sev_guest\n")
+		}
+		// The model's host hands out no certificates (TestVCEK), so the
+		// auxblob is empty, as the ioctl's certificate buffer is.
+		if aux := lines["snp configfs auxblob"]; len(aux) != 0 {
+			t.Errorf("auxblob of %d bytes from a host without certificates", len(aux))
 		}
 	})
 	t.Run("model-tdx", func(t *testing.T) {
@@ -236,29 +246,35 @@ func TestAttest(t *testing.T) {
 		if !tdxmodel.VerifyReportMAC(raw) {
 			t.Error("the TDREPORT's MAC does not check with the model's published key")
 		}
-		// The quote, through go-tdx-guest's device path: a v4 quote over
-		// the same TD, signed by the model's test attestation key.
-		q := lines["tdx quote"]
-		anyq, err := tdxabi.QuoteToProto(q)
-		if err != nil {
-			t.Fatalf("quote: %v", err)
-		}
-		qv4, ok := anyq.(*tdxpb.QuoteV4)
-		if !ok {
-			t.Fatalf("quote %T", anyq)
-		}
-		body := qv4.GetTdQuoteBody()
-		if !bytes.Equal(body.GetReportData(), nonce[:]) || !bytes.Equal(body.GetMrTd(), r.MRTD[:]) {
-			t.Error("the quote body does not match the TDREPORT")
-		}
 		key, err := tdxmodel.AttestationKey()
 		if err != nil {
 			t.Fatal(err)
 		}
-		sig := qv4.GetSignedData().GetSignature()
-		h := sha256.Sum256(q[:0x30+0x248]) // header || TD quote body
-		if len(sig) != 64 || !ecdsa.Verify(key, h[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
-			t.Error("the quote's signature does not verify with the model's test attestation key")
+		// The quote, through go-tdx-guest's device path and through
+		// configfs-tsm (go-configfs-tsm's client): a v4 quote over the
+		// same TD, signed by the model's test attestation key.
+		for _, name := range []string{"tdx quote", "tdx configfs outblob"} {
+			q := lines[name]
+			anyq, err := tdxabi.QuoteToProto(q)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			qv4, ok := anyq.(*tdxpb.QuoteV4)
+			if !ok {
+				t.Fatalf("%s: %T", name, anyq)
+			}
+			body := qv4.GetTdQuoteBody()
+			if !bytes.Equal(body.GetReportData(), nonce[:]) || !bytes.Equal(body.GetMrTd(), r.MRTD[:]) {
+				t.Errorf("%s: the quote body does not match the TDREPORT", name)
+			}
+			sig := qv4.GetSignedData().GetSignature()
+			h := sha256.Sum256(q[:0x30+0x248]) // header || TD quote body
+			if len(sig) != 64 || !ecdsa.Verify(key, h[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
+				t.Errorf("%s: the signature does not verify with the model's test attestation key", name)
+			}
+		}
+		if p := string(lines["tdx configfs provider"]); p != "tdx_guest\n" {
+			t.Errorf("configfs-tsm's provider %q, want %q", p, "tdx_guest\n")
 		}
 	})
 }

@@ -40,7 +40,7 @@ func TestProcfs(t *testing.T) {
 		"procread: meminfo MemTotal>0 true",
 		"procread: cpuinfo processor 0 true, vendor ",
 		"procread: uptime fields 2",
-		"procread: mounts [rootfs:/ devtmpfs:/dev devpts:/dev/pts proc:/proc]",
+		"procread: mounts [rootfs:/ devtmpfs:/dev devpts:/dev/pts proc:/proc tmpfs:/sys configfs:/sys/kernel/config]",
 		"procread: cwd /",
 		"aster: init exited with status 0")
 	// The format lines must be the host's.

@@ -283,3 +283,7 @@ func (m *Messenger) DerivedKey(req KeyReq) ([32]byte, error) {
 	copy(key[:], rsp[0x20:])
 	return key, nil
 }
+
+// VMPCK returns the index of the key the messenger uses: the VMPL whose
+// reports it may ask for at the least (configfs-tsm's privlevel_floor).
+func (m *Messenger) VMPCK() int { return int(m.idx) }

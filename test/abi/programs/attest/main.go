@@ -1,8 +1,9 @@
 // Command attest fetches attestation evidence inside the guest through the
 // unmodified Go clients attestation tools use: go-sev-guest's client
-// (/dev/sev-guest) and go-tdx-guest's client (/dev/tdx_guest). It prints
-// the raw evidence in hex, one "name: hex" line each, for test/boot's
-// TestAttest to check on the host.
+// (/dev/sev-guest), go-tdx-guest's client (/dev/tdx_guest) and
+// go-configfs-tsm's client (/sys/kernel/config/tsm/report, the linuxtsm
+// client with the report package). It prints the raw evidence in hex, one
+// "name: hex" line each, for test/boot's TestAttest to check on the host.
 //
 // Usage: attest snp|tdx REPORTDATA-HEX (up to 64 bytes; zero-padded)
 //
@@ -16,6 +17,8 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/google/go-configfs-tsm/configfs/linuxtsm"
+	"github.com/google/go-configfs-tsm/report"
 	sevclient "github.com/google/go-sev-guest/client"
 	tdxclient "github.com/google/go-tdx-guest/client"
 	tdxabi "github.com/google/go-tdx-guest/client/linuxabi"
@@ -43,7 +46,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "attest: unknown platform %q\n", os.Args[1])
 		os.Exit(2)
 	}
-	if !ok {
+	if !ok || !configfs(os.Args[1], rd) {
 		os.Exit(1)
 	}
 	fmt.Println("attest: done")
@@ -108,5 +111,33 @@ func tdx(rd [64]byte) bool {
 		return false
 	}
 	fmt.Printf("tdx quote: %x\n", quote)
+	return true
+}
+
+// configfs asks configfs-tsm for a report with the same report data: on
+// SNP the report at VMPL 0 with the certificate table (auxblob), on TDX a
+// quote. It prints the provider (in hex, like the
+// rest), the outblob and, on SNP, the auxblob.
+func configfs(plat string, rd [64]byte) bool {
+	c, err := linuxtsm.MakeClient()
+	if err != nil {
+		fmt.Printf("attest: configfs-tsm: %v\n", err)
+		return false
+	}
+	req := &report.Request{InBlob: rd[:]}
+	if plat == "snp" {
+		req.GetAuxBlob = true
+		req.Privilege = &report.Privilege{Level: 0}
+	}
+	resp, err := report.Get(c, req)
+	if err != nil {
+		fmt.Printf("attest: configfs-tsm report: %v\n", err)
+		return false
+	}
+	fmt.Printf("%s configfs provider: %x\n", plat, resp.Provider)
+	fmt.Printf("%s configfs outblob: %x\n", plat, resp.OutBlob)
+	if plat == "snp" {
+		fmt.Printf("%s configfs auxblob: %x\n", plat, resp.AuxBlob)
+	}
 	return true
 }
