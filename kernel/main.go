@@ -5,7 +5,10 @@
 //	aster.selftest[=a,b]  runs the runtime self-test and powers off with its verdict
 //	aster.crash=KIND      faults on purpose (nil, index, divide) to show a Go
 //	                      panic; dma asks for a device address of private
-//	                      memory, which the DMA firewall stops on a TEE
+//	                      memory, which the DMA firewall stops on a TEE; ve
+//	                      raises a #VE/#VC the frame cannot emulate
+//	aster.teetest         raises #VE/#VC on the TEE model and checks the
+//	                      frame's emulation (kernel/teetest.go)
 //	aster.tee=model-tdx|model-snp  the software TEE model (kernel/tee.go)
 //	aster.bootbench       powers off right after the banner (boot-time benchmark)
 //
@@ -37,6 +40,10 @@ func main() {
 	}
 	if kind, ok := boot.Param("aster.crash"); ok {
 		crash(kind)
+	}
+	if _, ok := boot.Param("aster.teetest"); ok {
+		teePlatform()
+		os.Exit(teeSelftest())
 	}
 	if only, ok := boot.Param("aster.selftest"); ok {
 		os.Exit(runSelftest(only))
@@ -104,12 +111,17 @@ func crash(kind string) {
 	case "divide":
 		zero := len(os.Args) - 1
 		fmt.Println(10 / zero)
+	case "ve":
+		// A #VE (TDX) or #VC (SNP) the handler cannot emulate: the frame
+		// stops the machine with a report (frame/virt).
+		teePlatform()
+		crashVirt()
 	case "dma":
 		// A driver bug on purpose: a device address for private memory.
 		// On a TEE platform the DMA firewall stops the machine.
 		dmaPrivate(teePlatform())
 	default:
-		fmt.Printf("aster: unknown crash kind %q (want nil, index, divide or dma)\n", kind)
+		fmt.Printf("aster: unknown crash kind %q (want nil, index, divide, dma or ve)\n", kind)
 		os.Exit(2)
 	}
 }

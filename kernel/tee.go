@@ -16,6 +16,7 @@ import (
 	"github.com/aster-cvm/aster/frame/sev"
 	"github.com/aster-cvm/aster/frame/tdx"
 	"github.com/aster-cvm/aster/frame/tee"
+	"github.com/aster-cvm/aster/frame/virt"
 	"github.com/aster-cvm/aster/reference"
 	"github.com/aster-cvm/aster/services/fs/devfs"
 	teedev "github.com/aster-cvm/aster/services/tee"
@@ -79,6 +80,7 @@ func teePlatform() tee.Platform {
 		os.Exit(statusTEEFatal)
 	}
 	useDeviceIO(p)
+	useVirtTraps(p)
 	mode := ""
 	switch {
 	case dataOnly:
@@ -113,6 +115,20 @@ func useDeviceIO(p tee.Platform) {
 	if err := device.UsePlatformIO(io); err != nil {
 		// aster.crash=dma builds a second platform: the first choice stays.
 		fmt.Printf("tee: device I/O: %v\n", err)
+	}
+}
+
+// useVirtTraps connects the platform's #VE (TDX) or #VC (SNP) handler to
+// the frame's trap path (frame/virt), once per boot, right after the
+// platform is built.
+func useVirtTraps(p tee.Platform) {
+	switch q := p.(type) {
+	case interface{ Guest() *tdx.Guest }:
+		if !virt.InstallTDX(q.Guest()) {
+			fmt.Println("tee: the TDX module cannot be called from the trap path: #VE is not handled")
+		}
+	case *sev.Platform:
+		virt.InstallSNP(q)
 	}
 }
 

@@ -54,6 +54,19 @@ func (p modelTDXPlatform) DeviceAddr(pa uint64, n int) (uint64, error) {
 	return a &^ p.SharedBit(), err
 }
 
+// The models the platform runs on, for the self-tests that inject #VE
+// (aster.teetest, aster.crash=ve). Set once, by teePlatform.
+var (
+	tdxModel *tdxmodel.Model
+	snpModel *snpmodel.Model
+)
+
+// modelViolation stops the machine when the model catches the guest
+// breaking a rule (a direct-map PTE with the wrong encryption bit, say):
+// like the DMA firewall, a kernel bug, with the stack of the code that
+// converted.
+func modelViolation(msg string) { panic(msg) }
+
 func modelTDX(meas reference.Measurements, seed uint64, hostile bool) (tee.Platform, error) {
 	var m tdxmodel.Measurements
 	digest(m.MRTD[:], meas.MRTD)
@@ -63,7 +76,9 @@ func modelTDX(meas reference.Measurements, seed uint64, hostile bool) (tee.Platf
 	mod := tdxmodel.New(tdxmodel.Config{
 		Memory: ramBytes, Measurements: m, Hostile: hostile, Seed: seed,
 		IO: hostIO, MMIO: hostMMIO,
+		PTE: device.DirectMapPTE, OnViolation: modelViolation,
 	})
+	tdxModel = mod
 	g, err := tdx.NewGuest(mod, ramBytes)
 	if err != nil {
 		return nil, err
@@ -71,6 +86,12 @@ func modelTDX(meas reference.Measurements, seed uint64, hostile bool) (tee.Platf
 	// GetQuote polls: the model's host advances between two reads.
 	g.Poll = func() { mod.HostStep(); time.Sleep(time.Millisecond) }
 	p := tdx.NewPlatform(g)
+	// The shared bit in the frame's direct map, changed with every
+	// conversion (recorded in an ignored PTE bit: QEMU's CPU is not a TD).
+	if err := device.UseMemoryEncryption(p.SharedBit(), true, true); err != nil {
+		return nil, err
+	}
+	p.UsePageTable(device.SetDirectMapShared)
 	// Like any device, one that cannot start is reported and left out:
 	// a hostile host may well refuse its shared buffer.
 	if err := tdxDevice(p); err != nil {
@@ -95,17 +116,24 @@ func modelSNP(meas reference.Measurements, seed uint64, hostile bool) (tee.Platf
 		SecretsPA: pages.Phys(), CPUIDPA: pages.Phys() + tee.PageSize,
 		Measurements: m, Hostile: hostile, Seed: seed, Signer: snpmodel.TestVCEK{},
 		IO: hostIO, MMIO: hostMMIO,
+		PTE: device.DirectMapPTE, OnViolation: modelViolation,
 	})
 	if err != nil {
 		return nil, err
 	}
+	snpModel = mod
 	feat, err := sev.Detect(mod.CPUID, mod.RDMSR)
 	if err != nil {
 		return nil, err
 	}
+	// The C-bit in the frame's direct map, cleared for every page made
+	// shared (the GHCB first); recorded in an ignored PTE bit.
+	if err := device.UseMemoryEncryption(feat.CBit(), false, true); err != nil {
+		return nil, err
+	}
 	ghcbPA := pages.Phys() + 2*tee.PageSize
 	p, err := sev.New(sev.Config{
-		CPU: mod, Features: feat,
+		CPU: mod, Features: feat, SetPTE: device.SetDirectMapShared,
 		GHCB: pages.Bytes()[2*tee.PageSize:], GHCBPA: ghcbPA,
 		CPUIDPage: mod.CPUIDPage(),
 	})

@@ -86,7 +86,10 @@ func Platform() tee.Platform {
 
 func confidential() bool { return Platform().Kind() != tee.None }
 
-// convert is the one place pages change between private and shared.
+// convert is the one place pages change between private and shared. The
+// platform's ToShared/ToPrivate also change the pages' encryption bit in
+// the frame's direct map, in Linux's order (the hook the kernel installs:
+// device.SetDirectMapShared; docs/tee.md "Page tables").
 func convert(pa uint64, pages int, shared bool) error {
 	p := Platform()
 	if p.Kind() == tee.None {

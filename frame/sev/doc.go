@@ -27,12 +27,13 @@
 // drivers/virt/coco/sev-guest/sev-guest.c). ../shared/design/TEE-REFERENCE.md
 // §2 collects them with their confidence.
 //
-// Page tables are the frame's business: this package only reports the
-// C-bit (Platform.CBit) and converts pages. The frame clears the C-bit in
-// the PTEs of a range after ToShared returns and sets it before calling
-// ToPrivate, as Linux's amd_enc_status_change_prepare/finish order it.
+// Page tables are the frame's business: every conversion (ToShared,
+// ToPrivate, the GHCB page in New) calls the frame's Config.SetPTE, which
+// clears the C-bit in the direct map after the page state change to shared
+// and sets it before the change to private, as Linux's
+// amd_enc_status_change_prepare/finish order it.
 //
-// Not yet here: the #VC entry glue on the trap path (nosplit,
-// allocation-free), per-CPU GHCBs, the SVSM calling area for guests not at
+// The #VC handler of the frame's trap path is VCTrap (vctrap.go; frame/virt
+// installs it). Not yet here: per-CPU GHCBs, the SVSM calling area for guests not at
 // VMPL0 (TEE-REFERENCE §2.12), string IOIO and MOVS-form MMIO.
 package sev

@@ -23,6 +23,9 @@ type ModelCPU interface {
 	// BeforeRead lets the model's host act on shared memory the guest is
 	// about to copy (tee.Platform.BeforeRead).
 	BeforeRead(pa uint64, b []byte)
+	// CheckPTE checks, after a conversion, that the frame's direct-map
+	// entries of [pa, pa+pages*4K) lack the C-bit exactly if shared.
+	CheckPTE(pa uint64, pages int, shared bool)
 }
 
 // Config is what New needs.
@@ -44,6 +47,13 @@ type Config struct {
 	Virt func(pa uint64) uint64
 	// CPUIDPage is the firmware's CPUID page, or nil.
 	CPUIDPage []byte
+	// SetPTE changes the C-bit of pages [pa, pa+pages*4K) in the frame's
+	// direct map (shared: clear) and flushes the TLB (frame/device
+	// SetDirectMapShared). Every conversion calls it in Linux's order:
+	// after the page state change to shared, before the one to private
+	// (arch/x86/mm/mem_encrypt_amd.c amd_enc_status_change_prepare/finish).
+	// Nil: page tables are not the platform's concern (host tests).
+	SetPTE func(pa uint64, pages int, shared bool) error
 	// XCR0 is passed with CPUID leaf 0xD when the hypervisor answers
 	// CPUID; 0 means 1 (x87 only).
 	XCR0 uint64
@@ -58,6 +68,7 @@ type Platform struct {
 	model ModelCPU // nil on hardware
 	feat  Features
 	virt  func(uint64) uint64
+	pte   func(pa uint64, pages int, shared bool) error
 	cpuid *CPUIDTable
 	xcr0  uint64
 
@@ -86,7 +97,10 @@ func New(cfg Config) (*Platform, error) {
 	if cfg.GHCBPA%GHCBSize != 0 {
 		return nil, fmt.Errorf("sev: GHCB at %#x is not page aligned", cfg.GHCBPA)
 	}
-	p := &Platform{cpu: cfg.CPU, feat: cfg.Features, virt: cfg.Virt, xcr0: cfg.XCR0, shared: map[uint64]bool{}}
+	p := &Platform{cpu: cfg.CPU, feat: cfg.Features, virt: cfg.Virt, xcr0: cfg.XCR0, shared: map[uint64]bool{}, pte: cfg.SetPTE}
+	if p.pte == nil {
+		p.pte = func(uint64, int, bool) error { return nil }
+	}
 	p.model, _ = cfg.CPU.(ModelCPU)
 	if p.virt == nil {
 		p.virt = func(pa uint64) uint64 { return pa }
@@ -126,6 +140,9 @@ func New(cfg Config) (*Platform, error) {
 		return nil, p.fail(TermSetLinux, TermPSC, err)
 	}
 	p.shared[gfn] = true
+	if err := p.setPTE(cfg.GHCBPA, 1, true); err != nil {
+		return nil, p.fail(TermSetGeneral, TermGeneral, err)
+	}
 	if resp, err = msrCall(p.cpu, RegGPAReq(gfn)); err != nil {
 		return nil, err
 	}
@@ -181,7 +198,8 @@ func checkRange(pa uint64, pages int) error {
 // ToShared implements tee.Platform: PVALIDATE(0) first, then the page
 // state change to shared, in this order because validation must be
 // rescinded before a page is given to the hypervisor (Linux
-// __set_pages_state; [GHCB] §4.1.6). The frame clears the C-bit afterwards.
+// __set_pages_state; [GHCB] §4.1.6), then the C-bit is cleared in the
+// frame's direct map (Config.SetPTE).
 func (p *Platform) ToShared(pa uint64, pages int) error {
 	if err := checkRange(pa, pages); err != nil {
 		return err
@@ -194,6 +212,11 @@ func (p *Platform) ToShared(pa uint64, pages int) error {
 	if err := p.pscRange(pa, pages, PSCShared); err != nil {
 		return err
 	}
+	// The C-bit goes only now: a shared mapping of a page still
+	// validated would let the CPU write it unencrypted.
+	if err := p.setPTE(pa, pages, true); err != nil {
+		return err
+	}
 	for i := 0; i < pages; i++ {
 		p.shared[pa>>12+uint64(i)] = true
 	}
@@ -202,7 +225,7 @@ func (p *Platform) ToShared(pa uint64, pages int) error {
 
 // ToPrivate implements tee.Platform: the page state change to private
 // first, then PVALIDATE(1), which must follow it (Linux __set_pages_state).
-// The frame sets the C-bit before calling it.
+// The C-bit is set in the frame's direct map before both (Config.SetPTE).
 func (p *Platform) ToPrivate(pa uint64, pages int) error {
 	if err := checkRange(pa, pages); err != nil {
 		return err
@@ -212,10 +235,26 @@ func (p *Platform) ToPrivate(pa uint64, pages int) error {
 	for i := 0; i < pages; i++ {
 		delete(p.shared, pa>>12+uint64(i))
 	}
+	// The C-bit first: PVALIDATE below works on the private mapping.
+	if err := p.setPTE(pa, pages, false); err != nil {
+		return err
+	}
 	if err := p.pscRange(pa, pages, PSCPrivate); err != nil {
 		return err
 	}
 	return pvalidate(p.cpu, p.virt(pa), pages, true)
+}
+
+// setPTE runs the frame's page-table hook (Config.SetPTE); on the model,
+// the model then checks the entries the frame left.
+func (p *Platform) setPTE(pa uint64, pages int, shared bool) error {
+	if err := p.pte(pa, pages, shared); err != nil {
+		return err
+	}
+	if p.model != nil {
+		p.model.CheckPTE(pa, pages, shared)
+	}
+	return nil
 }
 
 // pscRange changes the state of 4 KiB pages through the GHCB, at most

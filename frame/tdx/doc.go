@@ -36,15 +36,15 @@
 // ../shared/design/TEE-REFERENCE.md §1 ("Intel TDX guest"); each constant
 // below repeats the specification table or Linux file it comes from.
 //
-// # What the frame must still do
+// # Page tables
 //
 // Converting a page between private and shared changes two things: the
-// TDX module's view (done here, Platform.ToShared/ToPrivate) and the
-// guest's page tables, whose entries must carry the shared bit
-// (Guest.SharedBit) for shared pages and must not for private pages. The
-// page-table change belongs to the frame's memory manager: set the bit in
-// the PTEs before calling ToShared and clear it after ToPrivate returns,
-// flushing the TLB each time (Linux arch/x86/coco/tdx/tdx.c
-// tdx_enc_status_change_prepare/finish; TEE-REFERENCE.md §1.9). A private
-// mapping of a shared page is fatal for the TD.
+// TDX module's view (MapGPA, accept) and the guest's page tables, whose
+// entries must carry the shared bit (Guest.SharedBit) for shared pages and
+// must not for private pages. Platform.ToShared and ToPrivate do both, the
+// page-table change through the frame's hook (Platform.UsePageTable): the
+// bit goes in before MapGPA to shared and comes out after the accept
+// (Linux arch/x86/coco/tdx/tdx.c tdx_enc_status_change_prepare/finish;
+// TEE-REFERENCE.md §1.9). A private mapping of a shared page is fatal for
+// the TD.
 package tdx

@@ -18,6 +18,10 @@ type ModelModule interface {
 	// HostRewrite lets the modelled host rewrite shared memory b at pa
 	// right before the guest reads it.
 	HostRewrite(pa uint64, b []byte)
+	// CheckPTE checks, after a conversion, that the frame's direct-map
+	// entries of [pa, pa+pages*4K) carry the shared bit exactly if shared
+	// (the model records a violation otherwise).
+	CheckPTE(pa uint64, pages int, shared bool)
 }
 
 // Platform is the tee.Platform of a trust domain, over a Guest. It converts
@@ -25,12 +29,14 @@ type ModelModule interface {
 // own record of the shared pages, which DeviceAddr checks (and, on the
 // model, the model's page states too).
 //
-// Page tables are not its business: the frame must put Guest.SharedBit into
-// the PTEs of pages before ToShared and take it out after ToPrivate (see
-// the package documentation).
+// The frame's page tables change through the hook UsePageTable installs:
+// the shared bit goes into the direct map's PTEs before MapGPA to shared
+// and comes out after the pages are private and accepted again (Linux
+// tdx_enc_status_change_prepare/finish around __set_memory_enc_pgtable).
 type Platform struct {
 	g     *Guest
 	model ModelModule // nil on hardware
+	pte   func(pa uint64, pages int, shared bool) error
 
 	mu sync.Mutex
 	// shared holds the page frame numbers of the shared pages.
@@ -42,10 +48,18 @@ var _ tee.Platform = (*Platform)(nil)
 
 // NewPlatform returns the platform of the TD g runs in.
 func NewPlatform(g *Guest) *Platform {
-	p := &Platform{g: g, shared: make(map[uint64]struct{})}
+	p := &Platform{g: g, shared: make(map[uint64]struct{}), pte: func(uint64, int, bool) error { return nil }}
 	p.model, _ = g.mod.(ModelModule)
 	return p
 }
+
+// UsePageTable installs the frame's page-table hook: fn sets (shared) or
+// clears the shared bit in the direct map's PTEs of pages [pa,
+// pa+pages*4K) and flushes the TLB (frame/device SetDirectMapShared).
+// Every conversion calls it, in Linux's order.
+//
+// Preconditions: called once, before the first conversion.
+func (p *Platform) UsePageTable(fn func(pa uint64, pages int, shared bool) error) { p.pte = fn }
 
 // Guest returns the guest the platform runs on.
 func (p *Platform) Guest() *Guest { return p.g }
@@ -75,14 +89,20 @@ func pagesRange(pa uint64, pages int) (uint64, error) {
 	return uint64(pages) * tee.PageSize, nil
 }
 
-// ToShared implements tee.Platform: MapGPA(pa|shared bit) over the range,
-// with the RETRY protocol. Linux makes this call after the PTE change
+// ToShared implements tee.Platform: the shared bit into the frame's PTEs
+// (UsePageTable), then MapGPA(pa|shared bit) over the range, with the RETRY
+// protocol. Linux makes this call after the PTE change
 // (tdx_enc_status_change_finish()). If it fails, the pages are in an
 // unknown state and stay out of the shared record, so DeviceAddr refuses
 // them.
 func (p *Platform) ToShared(pa uint64, pages int) error {
 	size, err := pagesRange(pa, pages)
 	if err != nil {
+		return err
+	}
+	// The PTEs first: there is never a private mapping of a shared page
+	// (Linux tdx_enc_status_change_finish runs after the PTE change).
+	if err := p.setPTE(pa, pages, true); err != nil {
 		return err
 	}
 	if err := p.g.MapGPA(pa, size, true); err != nil {
@@ -114,8 +134,24 @@ func (p *Platform) ToPrivate(pa uint64, pages int) error {
 	if err := p.g.MapGPA(pa, size, false); err != nil {
 		return err
 	}
-	_, err = p.g.Accept(pa, size)
-	return err
+	if _, err = p.g.Accept(pa, size); err != nil {
+		return err
+	}
+	// The PTEs last (Linux tdx_enc_status_change_prepare converts and
+	// accepts before the PTE change).
+	return p.setPTE(pa, pages, false)
+}
+
+// setPTE runs the frame's page-table hook; on the model, the model then
+// checks the entries the frame left.
+func (p *Platform) setPTE(pa uint64, pages int, shared bool) error {
+	if err := p.pte(pa, pages, shared); err != nil {
+		return err
+	}
+	if p.model != nil {
+		p.model.CheckPTE(pa, pages, shared)
+	}
+	return nil
 }
 
 // DeviceAddr implements tee.Platform: pa with the shared bit, if every page

@@ -202,7 +202,8 @@ func (s *VmSpace) Close() error {
 	return nil
 }
 
-// Regs are a user thread's general registers, FS and GS bases and flags.
+// Regs are a user thread's general registers, FS and GS bases and flags
+// (the fields of the frame's rt.UserRegs, so one converts to the other).
 type Regs struct {
 	RAX, RBX, RCX, RDX, RSI, RDI, RBP uint64
 	R8, R9, R10, R11, R12, R13, R14   uint64
@@ -231,14 +232,16 @@ type UserContext struct {
 	vm    *VmSpace
 	frame *rt.UserFrame
 	kick  atomic.Bool
+	// running is set during Run: the frame's registers are then the live
+	// state of the thread, which no other goroutine may touch.
+	running atomic.Bool
 }
 
 // NewUserContext returns a context running in vm with zeroed registers
 // and the FPU state Linux gives a new thread.
 func NewUserContext(vm *VmSpace) *UserContext {
 	c := &UserContext{vm: vm, frame: new(rt.UserFrame)}
-	c.frame.FX[0], c.frame.FX[1] = 0x7f, 0x03   // FCW 0x37f
-	c.frame.FX[24], c.frame.FX[25] = 0x80, 0x1f // MXCSR 0x1f80
+	c.frame.InitFX() // FCW 0x37f, MXCSR 0x1f80
 	c.Regs.RFLAGS = 0x202
 	return c
 }
@@ -249,10 +252,11 @@ func NewUserContext(vm *VmSpace) *UserContext {
 // without XSAVE. Writes to it are loaded at the next Run (and sanitized:
 // a program cannot make the frame fault with it).
 func (c *UserContext) FPState() []byte {
+	fx := c.frame.FX()
 	if n := rt.FPSize(); n > 512 {
-		return c.frame.FX[:n+4]
+		return fx[:n+4]
 	}
-	return c.frame.FX[:512]
+	return fx[:512]
 }
 
 // Exception returns what ended the last run with ExitException.
@@ -268,19 +272,20 @@ func (c *UserContext) Kick() { c.kickFrame() }
 // call, takes an exception, or is kicked. To the Go runtime it is a
 // blocking system call: other goroutines run meanwhile.
 func (c *UserContext) Run() int {
+	if !c.running.CompareAndSwap(false, true) {
+		panic("user: concurrent Run of one UserContext")
+	}
+	defer c.running.Store(false)
 	c.vm.mu.Lock()
 	closed, id := c.vm.closed, c.vm.id
 	c.vm.mu.Unlock()
 	if closed {
 		panic("user: Run in a closed VmSpace")
 	}
-	r := &c.Regs
-	c.frame.Regs = [20]uint64{r.RAX, r.RBX, r.RCX, r.RDX, r.RSI, r.RDI, r.RBP,
-		r.R8, r.R9, r.R10, r.R11, r.R12, r.R13, r.R14, r.R15, r.RIP, r.RSP, r.RFLAGS, r.FSBase, r.GSBase}
+	// Regs and rt.UserRegs have the same fields: a plain conversion.
+	c.frame.SetRegs((*rt.UserRegs)(&c.Regs))
 	reason := c.run(id)
-	f := &c.frame.Regs
-	*r = Regs{f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11], f[12], f[13], f[14],
-		f[15], f[16], f[17], f[18], f[19]}
+	c.frame.GetRegs((*rt.UserRegs)(&c.Regs))
 	runtime.KeepAlive(c.vm)
 	return reason
 }

@@ -68,7 +68,7 @@ func (pt *PageTable) walk(va VirtAddr, stop int, create bool) (*[512]uint64, boo
 		} else if *e&PTEHuge != 0 {
 			return nil, false
 		}
-		t = pt.Mem.Table(PhysAddr(*e & pteAddrMask))
+		t = pt.Mem.Table(PhysAddr(*e & addrMask()))
 	}
 	return t, true
 }
@@ -143,7 +143,7 @@ func (pt *PageTable) Lookup(va VirtAddr) (pte uint64, size uint64, ok bool) {
 			}
 			return e, HugeSize, true
 		}
-		t = pt.Mem.Table(PhysAddr(e & pteAddrMask))
+		t = pt.Mem.Table(PhysAddr(e & addrMask()))
 	}
 	return 0, 0, false
 }
@@ -154,7 +154,7 @@ func (pt *PageTable) Translate(va VirtAddr) (PhysAddr, bool) {
 	if !ok {
 		return 0, false
 	}
-	return PhysAddr(pte&pteAddrMask&^(size-1)) + PhysAddr(uint64(va)&(size-1)), true
+	return PhysAddr(pte&addrMask()&^(size-1)) + PhysAddr(uint64(va)&(size-1)), true
 }
 
 // Unmap removes the 4 KiB mapping of va and returns the physical page it
@@ -168,7 +168,7 @@ func (pt *PageTable) Unmap(va VirtAddr) (PhysAddr, bool) {
 	if *e&PTEPresent == 0 {
 		return 0, false
 	}
-	pa := PhysAddr(*e & pteAddrMask)
+	pa := PhysAddr(*e & addrMask())
 	*e = 0
 	return pa, true
 }
@@ -188,7 +188,7 @@ func (pt *PageTable) Protect(va VirtAddr, flags uint64) bool {
 }
 
 // PTEAddr extracts the physical address from an entry.
-func PTEAddr(e uint64) PhysAddr { return PhysAddr(e & pteAddrMask) }
+func PTEAddr(e uint64) PhysAddr { return PhysAddr(e & addrMask()) }
 
 // UnmapRange removes every 4 KiB mapping in [start, end), calling release
 // with each physical page it unmapped, and returns how many there were.
@@ -221,14 +221,14 @@ func (pt *PageTable) unmapLevel(table PhysAddr, level int, base uint64, start, e
 		}
 		if level == 1 {
 			t[i] = 0
-			release(VirtAddr(lo), PhysAddr(e&pteAddrMask))
+			release(VirtAddr(lo), PhysAddr(e&addrMask()))
 			n++
 			continue
 		}
 		if e&PTEHuge != 0 {
 			continue
 		}
-		n += pt.unmapLevel(PhysAddr(e&pteAddrMask), level-1, lo, start, end, release)
+		n += pt.unmapLevel(PhysAddr(e&addrMask()), level-1, lo, start, end, release)
 	}
 	return n
 }
@@ -244,7 +244,7 @@ func (pt *PageTable) FreeLowerHalf(release func(va VirtAddr, pa PhysAddr)) {
 		if e&PTEPresent == 0 {
 			continue
 		}
-		pt.freeLevel(PhysAddr(e&pteAddrMask), 3, uint64(i)<<39, release)
+		pt.freeLevel(PhysAddr(e&addrMask()), 3, uint64(i)<<39, release)
 		root[i] = 0
 	}
 }
@@ -259,11 +259,11 @@ func (pt *PageTable) freeLevel(table PhysAddr, level int, base uint64, release f
 		va := base + uint64(i)*span(level)
 		switch {
 		case level == 1:
-			release(VirtAddr(va), PhysAddr(e&pteAddrMask))
+			release(VirtAddr(va), PhysAddr(e&addrMask()))
 		case e&PTEHuge != 0:
 			// User space is mapped with 4 KiB pages only; nothing to free.
 		default:
-			pt.freeLevel(PhysAddr(e&pteAddrMask), level-1, va, release)
+			pt.freeLevel(PhysAddr(e&addrMask()), level-1, va, release)
 		}
 		t[i] = 0
 	}
@@ -299,10 +299,79 @@ func (pt *PageTable) eachLevel(table PhysAddr, level int, base uint64, fn func(V
 			}
 		case e&PTEHuge != 0:
 		default:
-			if !pt.eachLevel(PhysAddr(e&pteAddrMask), level-1, va, fn) {
+			if !pt.eachLevel(PhysAddr(e&addrMask()), level-1, va, fn) {
 				return false
 			}
 		}
 	}
 	return true
 }
+
+// Split replaces the 2 MiB mapping that covers va with a table of 512
+// 4 KiB entries mapping the same memory with the same flags, so one page
+// of it can change alone (Linux split_large_page() for set_memory_*). It
+// reports true if va is now mapped by a 4 KiB entry (split here or
+// before), false if va is unmapped or no table could be allocated. The
+// translation of every address is unchanged, so the stale 2 MiB TLB
+// entry may stay until the caller flushes the page it changes.
+func (pt *PageTable) Split(va VirtAddr) bool {
+	t, ok := pt.walk(va, 2, false)
+	if !ok {
+		return false
+	}
+	e := &t[index(va, 2)]
+	if *e&PTEPresent == 0 {
+		return false
+	}
+	if *e&PTEHuge == 0 {
+		return true
+	}
+	pa, ok := pt.Alloc.Alloc()
+	if !ok {
+		return false
+	}
+	// A 2 MiB entry's bit 12 is PAT, not an address bit; the frame never
+	// sets it, so only the address above bit 21 and the flags carry over.
+	base := *e & addrMask() &^ (HugeSize - 1)
+	flags := *e&^(pteAddrMask|PTEHuge) | *e&encMask
+	tbl := pt.Mem.Table(pa)
+	for i := range tbl {
+		tbl[i] = base + uint64(i)*PageSize | flags
+	}
+	*e = uint64(pa) | PTEPresent | PTEWrite | PTEUser
+	return true
+}
+
+// SetBits sets the bits set and clears the bits clear in the 4 KiB entry
+// that maps va, splitting a 2 MiB page first. It returns the new entry.
+// The caller flushes va's TLB entry.
+func (pt *PageTable) SetBits(va VirtAddr, set, clear uint64) (uint64, bool) {
+	if !pt.Split(va) {
+		return 0, false
+	}
+	t, ok := pt.walk(va, 1, false)
+	if !ok {
+		return 0, false
+	}
+	e := &t[index(va, 1)]
+	if *e&PTEPresent == 0 {
+		return 0, false
+	}
+	*e = *e&^clear | set
+	return *e, true
+}
+
+// encMask holds the bits of the address field that are not address bits
+// but the memory-encryption bit of a confidential VM: TDX's shared bit
+// (47 or 51) or SNP's C-bit (Linux: physical_mask &= cc_mask - 1 /
+// ~sme_me_mask). Zero on a plain VM and on the model, where the frame
+// records the bit in an ignored PTE bit instead.
+var encMask uint64
+
+// SetEncryptionMask makes PTEAddr and the walks ignore bit mask in entries.
+//
+// Preconditions: called once at boot, before any entry carries it.
+func SetEncryptionMask(mask uint64) { encMask = mask }
+
+// addrMask selects the physical address bits of an entry.
+func addrMask() uint64 { return pteAddrMask &^ encMask }

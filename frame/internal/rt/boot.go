@@ -45,6 +45,7 @@ func start64(startInfo uintptr) {
 	// The IDT first, so any fault from here on is reported.
 	loadDescriptors()
 	setupXsave()
+	initFX(&fpInitRegs) // what resume loads for FPInit
 	_, _, ecx, _ := arch.Cpuid(1, 0)
 	_, ebx7, _, _ := arch.Cpuid(7, 0)
 	hasRDRAND = ecx&arch.FeatRDRAND != 0

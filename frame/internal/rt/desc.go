@@ -25,6 +25,10 @@ var tss [104]byte
 // idt holds 256 16-byte gate descriptors.
 var idt [512]uint64
 
+// vcSoftSP is the stack pointer vector 29's stub sees after INT $29
+// (read by vectors_amd64.s).
+var vcSoftSP uint64
+
 // descBuf holds a 10-byte GDTR/IDTR image.
 var descBuf [2]uint64
 
@@ -42,6 +46,10 @@ func loadDescriptors() {
 	binary.LittleEndian.PutUint64(tss[36+8*(istExc-1):], uint64(stackTop(exStackTop)))  // IST2
 	binary.LittleEndian.PutUint64(tss[36+8*(istNMI-1):], uint64(stackTop(nmiStackTop))) // IST3
 	binary.LittleEndian.PutUint16(tss[102:], uint16(len(tss)))                          // no I/O bitmap
+
+	// An INT $29 leaves the five words of a frame without error code on
+	// the exception stack (vector 29's stub, gen_vectors.go).
+	vcSoftSP = uint64(stackTop(exStackTop)) - 5*8
 
 	base := uint64(addrOfBytes(&tss[0]))
 	limit := uint64(len(tss) - 1)

@@ -80,7 +80,7 @@ func sysFutexImpl(t *Thread, uaddr uintptr, op int, val uint32, timeout uintptr,
 // futexWakeN wakes up to n threads waiting on uaddr.
 func futexWakeN(uaddr uintptr, n int) int {
 	woken := 0
-	for i := 1; i < maxThreads && woken < n; i++ {
+	for i := 1; i < threadsEnd && woken < n; i++ {
 		w := &threads[i]
 		if w.state == tsBlocked && w.wait == waitFutex && w.waitAddr == uaddr {
 			wake(w, 0)

@@ -22,6 +22,13 @@ func main() {
 	b.WriteString("#include \"textflag.h\"\n\n")
 	for v := 0; v < 256; v++ {
 		fmt.Fprintf(&b, "TEXT ·vec%d(SB),NOSPLIT|NOFRAME,$0\n", v)
+		if v == 29 {
+			// #VC pushes an error code, INT $29 does not. On the IST
+			// stack (the gate's IST2, reset to its top at every entry)
+			// the software form leaves SP one word higher: there the
+			// stub pushes VCSoftware in its place (virt.go).
+			b.WriteString("\tCMPQ\tSP, ·vcSoftSP(SB)\n\tJNE\thw\n\tPUSHQ\t$-1\nhw:\n")
+		}
 		if !hasErrorCode[v] {
 			b.WriteString("\tPUSHQ\t$0\n")
 		}

@@ -19,10 +19,17 @@ func TestRegsLayout(t *testing.T) {
 		// SAFETY: only offsets are computed.
 		{"Vector", unsafe.Offsetof(r.Vector), 168}, {"CR2", unsafe.Offsetof(r.CR2), 184},
 		{"CR3", unsafe.Offsetof(r.CR3), 192}, {"GSBase", unsafe.Offsetof(r.GSBase), 200},
-		{"fx", unsafe.Offsetof(r.fx), 208},
+		{"FPInit", unsafe.Offsetof(r.FPInit), 208}, {"fx", unsafe.Offsetof(r.fx), 216},
 	} {
 		if c.got != c.want {
 			t.Errorf("Regs.%s at %d, regs_amd64.h says %d", c.name, c.got, c.want)
 		}
+	}
+}
+
+// TestUserRunNumber pins SysUserRun to regs_amd64.h's SYS_USER_RUN.
+func TestUserRunNumber(t *testing.T) {
+	if SysUserRun != 0x41535401 {
+		t.Errorf("SysUserRun = %#x, regs_amd64.h says 0x41535401", SysUserRun)
 	}
 }

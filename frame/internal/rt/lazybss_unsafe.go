@@ -40,10 +40,14 @@ func pinned() [npinned][2]uintptr {
 		rangeOf(&zeroPageBytes), rangeOf(&bssReclaimed),
 		// The user page-fault path resolves copy-on-write faults.
 		rangeOf(&vms), rangeOf(&userRefs),
+		// Vector 29's entry stub reads vcSoftSP on the exception stack.
+		rangeOf(&vcSoftSP), rangeOf(&virtScratch),
+		// resume loads the initial FPU state from here.
+		rangeOf(&fpInitRegs),
 	}
 }
 
-const npinned = 20
+const npinned = 23
 
 func isPinned(page uintptr, pins *[npinned][2]uintptr) bool {
 	for _, p := range pins {

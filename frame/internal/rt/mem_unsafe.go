@@ -71,9 +71,13 @@ func load32(va uintptr) uint32 {
 	return *(*uint32)(unsafe.Pointer(va))
 }
 
-// addrOf returns the address of a frame variable, for the hardware.
+// addrOfRegs returns the address of a Regs, for the trap assembly (cur).
+//
+// Preconditions: r lives in the frame's thread table, or in the UserFrame
+// of a run in progress (which its goroutine keeps alive).
 func addrOfRegs(r *Regs) uintptr {
-	// SAFETY: only the address is taken; Regs live in a global array.
+	// SAFETY: only the address is taken; by the precondition the memory
+	// stays mapped and in place while cur holds it.
 	return uintptr(unsafe.Pointer(r))
 }
 

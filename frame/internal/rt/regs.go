@@ -16,7 +16,14 @@ type Regs struct {
 	// threads set it with arch_prctl(ARCH_SET_GS); the frame and the Go
 	// runtime never use GS, so kernel threads run with 0.
 	GSBase uint64
-	fx     [xsaveMax + 64]byte // XSAVE/FXSAVE area, aligned inside
+	// FPInit is set when fx holds nothing and the thread resumes with the
+	// initial FPU/SSE/AVX state instead (fpInitRegs): the kernel context
+	// of a user run, whose state the SYSCALL entry does not save (see
+	// syscallEntry). materializeFP turns it into an image.
+	FPInit uint64
+	// fx holds the XSAVE/FXSAVE area, 64-byte aligned inside, and room
+	// for the FP_XSTATE_MAGIC2 word after it (UserFrame.FX).
+	fx [xsaveMax + 64 + 4]byte
 }
 
 // vecSyscall marks a Regs saved by the SYSCALL entry.
@@ -77,6 +84,19 @@ func initFX(r *Regs) {
 	clear(fx)
 	fx[0], fx[1] = 0x7f, 0x03
 	fx[24], fx[25] = 0x80, 0x1f
+}
+
+// fpInitRegs holds the initial state (initFX) that resume loads for a
+// Regs with FPInit set.
+var fpInitRegs Regs
+
+// materializeFP writes the initial state into r's area if r has none
+// (FPInit), for code that reads the area.
+func materializeFP(r *Regs) {
+	if r.FPInit != 0 {
+		initFX(r)
+		r.FPInit = 0
+	}
 }
 
 // sanitizeFX makes an area that came from memory a program controls safe
@@ -161,6 +181,7 @@ func fpxValid(b []byte) bool {
 // legacy region (then the other components return to their initial state,
 // as Linux does for a legacy frame).
 func restoreFP(r *Regs, src, legacy []byte) {
+	r.FPInit = 0
 	fx := fxArea(r)
 	if uint64(len(src)) >= fpSize {
 		copy(fx, src[:fpSize])

@@ -25,7 +25,8 @@
 #define R_CR2 184
 #define R_CR3 192
 #define R_GS 200
-#define R_FX 208
+#define R_FPINIT 208
+#define R_FX 216
 
 // The kernel stack: stacks[0:KSTACK_TOP]; exceptions get IST2, double
 // faults and NMIs IST3 (see stacks in mem_unsafe.go).
@@ -34,3 +35,6 @@
 #define NMISTACK_TOP 98304
 
 #define VEC_SYSCALL 256
+
+// rt.SysUserRun: the system call that enters user mode.
+#define SYS_USER_RUN 0x41535401

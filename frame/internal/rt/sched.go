@@ -48,17 +48,20 @@ type Thread struct {
 
 	clearTID uintptr // CLONE_CHILD_CLEARTID / set_tid_address
 
-	// User mode (user.go): while inUser, regs hold the user's state and
-	// kregs the kernel context that called UserContext.Run.
+	// User mode (user.go): while inUser, regs hold the kernel context
+	// that called UserContext.Run and the CPU runs the user state kept
+	// in the UserFrame at uframe.
 	inUser bool
 	uframe uintptr
-	kregs  Regs
 }
 
 var (
 	threads [maxThreads]Thread
-	curIdx  int
-	nextTID = 1
+	// threadsEnd is one past the highest slot ever used: the scheduler's
+	// scans stop there (slots are taken lowest first).
+	threadsEnd = 1
+	curIdx     int
+	nextTID    = 1
 	// resched asks trap to pick another thread before returning.
 	resched bool
 	// sliceStart is when the running thread got the CPU.
@@ -68,10 +71,20 @@ var (
 // current returns the running thread.
 func current() *Thread { return &threads[curIdx] }
 
-// switchTo makes thread i the one resume restores.
+// runRegs returns the registers t runs with: its user state during a
+// user run, its own registers otherwise.
+func (t *Thread) runRegs() *Regs {
+	if t.inUser {
+		return &t.userFrame().regs
+	}
+	return &t.regs
+}
+
+// switchTo makes thread i the one resume restores: its user state while
+// it runs a user context, its own registers otherwise.
 func switchTo(i int) {
 	curIdx = i
-	cur = addrOfRegs(&threads[i].regs)
+	cur = addrOfRegs(threads[i].runRegs())
 }
 
 // newThread takes a free slot; ok is false when the table is full.
@@ -81,6 +94,7 @@ func newThread() (int, bool) {
 			threads[i] = Thread{}
 			threads[i].tid = nextTID
 			nextTID++
+			threadsEnd = max(threadsEnd, i+1)
 			return i, true
 		}
 	}
@@ -128,8 +142,8 @@ func schedule() {
 	}
 	resched = false
 	timerDirty = true
-	for n := 1; n <= maxThreads; n++ {
-		i := (curIdx + n) % maxThreads
+	for n := 1; n <= threadsEnd; n++ {
+		i := (curIdx + n) % threadsEnd
 		if i != 0 && threads[i].state == tsRunnable {
 			if i != curIdx {
 				sliceStart = nanotime()
@@ -139,7 +153,12 @@ func schedule() {
 			if t.inUser {
 				if kicked(t) {
 					exitUser(t, ExitKicked)
+					return
 				}
+				// Go code ran since this run was interrupted, and the
+				// services can reach the image (UserFrame.FX): XRSTOR
+				// must not fault on what they wrote.
+				sanitizeFX(&t.userFrame().regs)
 				return // signals to a user thread are the services' business
 			}
 			deliverPending(t)
@@ -155,7 +174,7 @@ func timerFired() {
 	ticks++
 	armedAt = 0
 	now := nanotime()
-	for i := 1; i < maxThreads; i++ {
+	for i := 1; i < threadsEnd; i++ {
 		t := &threads[i]
 		if t.state == tsBlocked && t.deadline != 0 && now >= t.deadline {
 			timeout(t)
@@ -172,7 +191,7 @@ func timerFired() {
 // otherRunnable reports whether a thread other than the current one
 // waits for the CPU.
 func otherRunnable() bool {
-	for i := 1; i < maxThreads; i++ {
+	for i := 1; i < threadsEnd; i++ {
 		if i != curIdx && threads[i].state == tsRunnable {
 			return true
 		}

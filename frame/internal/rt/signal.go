@@ -251,6 +251,7 @@ func deliverSignal(t *Thread, sig int, code int32, addr uint64, fault bool) {
 		return
 	}
 	fpb := kmem(uintptr(fp), uintptr(fpLen))
+	materializeFP(r)
 	copy(fpb, fxArea(r))
 	putFPXSW(fpb)
 	b := kmem(uintptr(frame), frameSize)

@@ -246,7 +246,9 @@ func doSyscall(t *Thread) {
 	default:
 		var ok bool
 		if ret, ok = doUserSyscall(t, nr); !ok {
-			unhandledSyscall(t, nr)
+			if ret, ok = encSyscall(t, nr); !ok {
+				unhandledSyscall(t, nr)
+			}
 		}
 		if nr == SysUserRun && int64(ret) == 0 {
 			return // t now runs the user context

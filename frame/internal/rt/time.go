@@ -186,7 +186,7 @@ var armedAt int64
 func armTimer() {
 	now := nanotime()
 	next := now + pollNs
-	for i := 1; i < maxThreads; i++ {
+	for i := 1; i < threadsEnd; i++ {
 		t := &threads[i]
 		if t.state == tsBlocked && t.deadline != 0 && t.deadline < next {
 			next = t.deadline

@@ -2,23 +2,30 @@ package rt
 
 import "github.com/aster-cvm/aster/frame/internal/mm"
 
-// trap is called by enterFrame for every entry into the frame, on the
+// trap is called by enterTrap for every entry into the frame, on the
 // kernel stack with interrupts disabled; the interrupted thread's state is
 // in current().regs. It never blocks: it updates threads and returns, and
 // resume restores whichever thread schedule picked.
 func trap() {
 	t := current()
 	if t.inUser {
+		v := t.userFrame().regs.Vector
 		userTrap(t)
 		schedule()
-		timerDirty = false
-		armTimer()
+		// A run that ended on a system call or an exception changed no
+		// deadline and made no thread runnable: re-arm only as below.
+		if timerDirty || (v >= 32 && v != vecSyscall) {
+			timerDirty = false
+			armTimer()
+		}
 		return
 	}
 	switch v := t.regs.Vector; {
 	case v == vecSyscall:
 		doSyscall(t)
-		if t.state == tsRunnable && t.pending&^t.sigmask != 0 {
+		// A thread that just entered a user run takes its signals after
+		// the run (the kernel context's registers are set aside).
+		if t.state == tsRunnable && !t.inUser && t.pending&^t.sigmask != 0 {
 			deliverPending(t)
 		}
 	case v == timerVec:
@@ -46,6 +53,14 @@ var timerDirty bool
 // signal, as Linux's arch/x86/kernel/traps.c and mm/fault.c would.
 func exception(t *Thread) {
 	r := &t.regs
+	if r.Vector == 20 || r.Vector == 29 {
+		// #VE / #VC: the platform emulates the instruction (virt.go);
+		// one it cannot emulate stops the machine with a report.
+		if res := virtTrap(t, false); !res.Handled {
+			virtFatal(t, res)
+		}
+		return
+	}
 	if t == &threads[0] {
 		fatalSignal(t, sigSEGV, r.CR2)
 		return
@@ -98,15 +113,22 @@ func vaOf(a uint64) mm.VirtAddr { return mm.VirtAddr(a) }
 // system calls and exceptions end the run (the services handle them in
 // Go); interrupts are handled here and the run goes on unless kicked.
 func userTrap(t *Thread) {
-	switch v := t.regs.Vector; {
+	r := &t.userFrame().regs
+	switch v := r.Vector; {
 	case v == vecSyscall:
 		exitUser(t, ExitSyscall)
-	case v == 14 && t.regs.CS&3 == 3 && cowFault(t):
+	case v == 14 && r.CS&3 == 3 && cowFault(t):
 		// A write to a copy-on-write page, now private: the run goes on.
-	case v < 32 && t.regs.CS&3 == 3:
+	case (v == 20 || v == 29) && r.CS&3 == 3 && virtTrap(t, true).Handled:
+		// #VE/#VC for an instruction the platform emulated (CPUID): the
+		// run goes on; anything else ends it as an exception (virt.go).
+	case v < 32 && r.CS&3 == 3:
 		exitUser(t, ExitException)
 	case v < 32:
-		fatalSignal(t, sigSEGV, t.regs.CR2) // a kernel exception cannot come from a user run
+		// A kernel exception cannot come from a user run: report it
+		// with the registers it happened with.
+		copyRegs(&t.regs, r)
+		fatalSignal(t, sigSEGV, r.CR2)
 	default:
 		if v == timerVec {
 			lapicAck()

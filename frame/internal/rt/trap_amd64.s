@@ -41,6 +41,20 @@ TEXT ·syscallEntry(SB),NOSPLIT|NOFRAME,$0
 	MOVQ	$0x10, R_SS(AX)
 	MOVQ	$VEC_SYSCALL, R_VEC(AX)
 	MOVQ	$0, R_ERR(AX)
+	// SysUserRun from ring 0 (a kernel return address: RCX's sign bit)
+	// is made by frame/user's Go code, which keeps nothing in vector
+	// registers across a call (Go's ABI has no callee-saved ones; X15 is
+	// zero and MXCSR and the x87 control word are at their initial
+	// values): its FPU/SSE/AVX state is not saved, and the kernel context
+	// resumes with the initial state (R_FPINIT), which saves an XSAVE and
+	// a full XRSTOR per user system call.
+	CMPQ	BX, $SYS_USER_RUN
+	JNE	savefp
+	TESTQ	CX, CX
+	JNS	savefp
+	MOVQ	$1, R_FPINIT(AX)
+	JMP	·enterTrap(SB)
+savefp:
 	JMP	·enterFrame(SB)
 
 // intrCommon is reached from the per-vector stubs with
@@ -129,6 +143,7 @@ stop:
 // enterFrame finishes the save of the thread in AX and runs ·trap on the
 // kernel stack.
 TEXT ·enterFrame(SB),NOSPLIT|NOFRAME,$0
+	MOVQ	$0, R_FPINIT(AX)
 	// The FPU/SSE/AVX state: XSAVE (every component XCR0 enables) where
 	// the frame turned it on, FXSAVE otherwise. 64-byte aligned.
 	LEAQ	(R_FX+63)(AX), BX
@@ -142,6 +157,11 @@ TEXT ·enterFrame(SB),NOSPLIT|NOFRAME,$0
 fxsave:
 	FXSAVE64	(BX)
 saved:
+	JMP	·enterTrap(SB)
+
+// enterTrap runs ·trap on the kernel stack once the thread's state is
+// saved, then resumes whichever thread ·cur names.
+TEXT ·enterTrap(SB),NOSPLIT|NOFRAME,$0
 	MOVB	$1, ·inFrame(SB)
 	LEAQ	·stacks+KSTACK_TOP(SB), SP
 	MOVL	$0xc0000100, CX
@@ -181,6 +201,10 @@ samecr3:
 	WRMSR
 samegs:
 	LEAQ	(R_FX+63)(BX), AX
+	CMPQ	R_FPINIT(BX), $0
+	JEQ	hasfp
+	LEAQ	·fpInitRegs+(R_FX+63)(SB), AX
+hasfp:
 	ANDQ	$~63, AX
 	CMPB	·useXsave(SB), $0
 	JEQ	fxrstor

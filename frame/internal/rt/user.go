@@ -58,46 +58,73 @@ const (
 )
 
 // UserFrame is the state of a user thread shared between frame/user and
-// the frame: registers in and out of each run, the FXSAVE image, and why
-// the last run ended. Its layout is fixed (frame/user embeds it).
+// the frame. During a run its Regs are the thread's live CPU state: resume
+// loads them and every trap from the run saves into them (the frame's cur
+// points there), so a user system call round trip copies no registers and
+// no XSAVE image. Between runs frame/user reads and writes the registers
+// (Regs, SetRegs) and the services the FPU/vector image (FX); enterUser
+// validates and sanitizes them before each run. The layout is private:
+// frame/user embeds the frame by pointer and uses the methods.
 type UserFrame struct {
-	// RAX RBX RCX RDX RSI RDI RBP R8-R15 RIP RSP RFLAGS FSBase GSBase
-	Regs [20]uint64
-	// FX is the XSAVE (or FXSAVE) image, FPSize() bytes of it used,
-	// marked for signal frames as putFPXSW does.
-	FX                    [xsaveMax + 4]byte
+	regs                  Regs
 	Reason, Vector, Error uint64
 	CR2                   uint64
 	// Kick is set (to 1) by another goroutine to end the run at the next
 	// interrupt, or make the next Run return at once.
 	Kick uint32
-	_    uint32
+	// running is set from enterUser to exitUser: one run at a time may
+	// hold the live state.
+	running uint32
 }
 
-// User register indexes in UserFrame.Regs.
-const (
-	uRAX = iota
-	uRBX
-	uRCX
-	uRDX
-	uRSI
-	uRDI
-	uRBP
-	uR8
-	uR9
-	uR10
-	uR11
-	uR12
-	uR13
-	uR14
-	uR15
-	uRIP
-	uRSP
-	uRFLAGS
-	uFSBase
-	uGSBase
-	uNumRegs
-)
+// UserRegs are a user thread's general registers, flags and FS and GS
+// bases: frame/user's Regs, which has the same fields.
+type UserRegs struct {
+	RAX, RBX, RCX, RDX, RSI, RDI, RBP uint64
+	R8, R9, R10, R11, R12, R13, R14   uint64
+	R15, RIP, RSP, RFLAGS, FSBase     uint64
+	GSBase                            uint64
+}
+
+// GetRegs copies the user registers of the last run into u.
+//
+// Preconditions: the frame is not in a run (frame/user's Run is the only
+// caller of SysUserRun for it, and runs one at a time).
+func (f *UserFrame) GetRegs(u *UserRegs) {
+	r := &f.regs
+	u.RAX, u.RBX, u.RCX, u.RDX = r.RAX, r.RBX, r.RCX, r.RDX
+	u.RSI, u.RDI, u.RBP = r.RSI, r.RDI, r.RBP
+	u.R8, u.R9, u.R10, u.R11 = r.R8, r.R9, r.R10, r.R11
+	u.R12, u.R13, u.R14, u.R15 = r.R12, r.R13, r.R14, r.R15
+	u.RIP, u.RSP, u.RFLAGS = r.RIP, r.RSP, r.RFLAGS
+	u.FSBase, u.GSBase = r.FSBase, r.GSBase
+}
+
+// SetRegs sets the user registers for the next run (enterUser validates
+// them).
+//
+// Preconditions: as for GetRegs.
+func (f *UserFrame) SetRegs(u *UserRegs) {
+	r := &f.regs
+	r.RAX, r.RBX, r.RCX, r.RDX = u.RAX, u.RBX, u.RCX, u.RDX
+	r.RSI, r.RDI, r.RBP = u.RSI, u.RDI, u.RBP
+	r.R8, r.R9, r.R10, r.R11 = u.R8, u.R9, u.R10, u.R11
+	r.R12, r.R13, r.R14, r.R15 = u.R12, u.R13, u.R14, u.R15
+	r.RIP, r.RSP, r.RFLAGS = u.RIP, u.RSP, u.RFLAGS
+	r.FSBase, r.GSBase = u.FSBase, u.GSBase
+}
+
+// FX returns the XSAVE (or FXSAVE) image, 64-byte aligned: FPSize() bytes
+// and 4 more for FP_XSTATE_MAGIC2, marked for signal frames as putFPXSW
+// does after each run. Writes are loaded at the next run, sanitized, so
+// no content can make the frame's XRSTOR fault.
+func (f *UserFrame) FX() []byte {
+	a := fxArea(&f.regs)
+	return a[: len(a)+4 : len(a)+4]
+}
+
+// InitFX gives the image the state Linux gives a new thread.
+func (f *UserFrame) InitFX() { initFX(&f.regs) }
 
 // loadedGS is the GS base in the CPU's MSR (resume loads a thread's
 // Regs.GSBase only when it differs).
@@ -245,17 +272,15 @@ func vmFree(id uint64) uint64 {
 		return errRet(eINVAL)
 	}
 	for i := 1; i < maxThreads; i++ {
-		if threads[i].state != tsFree && threads[i].inUser && threads[i].regs.CR3 == uint64(v.root) {
+		if threads[i].state != tsFree && threads[i].inUser && threads[i].userFrame().regs.CR3 == uint64(v.root) {
 			return errRet(16) // EBUSY
 		}
 	}
 	// Kernel contexts may still run on this table (exitUser keeps it):
 	// move them, and the CPU, to the kernel's own before freeing it.
 	for i := 0; i < maxThreads; i++ {
-		for _, r := range []*Regs{&threads[i].regs, &threads[i].kregs} {
-			if r.CR3 == uint64(v.root) {
-				r.CR3 = uint64(kpt.Root)
-			}
+		if r := &threads[i].regs; r.CR3 == uint64(v.root) {
+			r.CR3 = uint64(kpt.Root)
 		}
 	}
 	if arch.ReadCR3() == uint64(v.root) {
@@ -471,7 +496,7 @@ func breakCOW(pt *mm.PageTable, va uint64) bool {
 // mm/memory.c). It reports false when the fault is something else, or
 // when memory ran out: the services then see the fault.
 func cowFault(t *Thread) bool {
-	r := &t.regs
+	r := &t.userFrame().regs
 	// #PF error code (Intel SDM Vol. 3A §4.7): bit 0 present, 1 write,
 	// 2 user; a protection fault on a write from ring 3.
 	if r.ErrCode&7 != 7 || r.CR2 > userTop {
@@ -574,7 +599,9 @@ func vmCas(id, va uint64, old, new uint32) uint64 {
 	return uint64(prev)
 }
 
-// enterUser starts a user run of the thread t (see the package comment).
+// enterUser starts a user run of the thread t (see the package comment):
+// t.regs keep the kernel context that made the call, and the CPU state
+// becomes the UserFrame's registers, checked here.
 func enterUser(t *Thread, frameAddr uintptr, id uint64) uint64 {
 	_, v, ok := vmTable(id)
 	if !ok {
@@ -584,70 +611,62 @@ func enterUser(t *Thread, frameAddr uintptr, id uint64) uint64 {
 	if !ok {
 		return errRet(eFAULT)
 	}
+	if f.running != 0 {
+		return errRet(16) // EBUSY
+	}
 	if f.Kick != 0 {
 		f.Kick = 0
 		f.Reason = ExitKicked
 		return ExitKicked
 	}
-	rip, rsp, fs, gs := f.Regs[uRIP], f.Regs[uRSP], f.Regs[uFSBase], f.Regs[uGSBase]
+	r := &f.regs
 	// A non-canonical base would fault the WRMSR in resume: refuse it
 	// here (Linux's arch_prctl refuses anything at or above TASK_SIZE_MAX).
-	if rip > userTop || rsp > userTop+mm.PageSize || fs >= 1<<47 || gs >= 1<<47 {
+	if r.RIP > userTop || r.RSP > userTop+mm.PageSize || r.FSBase >= 1<<47 || r.GSBase >= 1<<47 {
 		return errRet(eINVAL)
 	}
-	copyRegs(&t.kregs, &t.regs)
-	r := &t.regs
-	r.RAX, r.RBX, r.RCX, r.RDX = f.Regs[uRAX], f.Regs[uRBX], f.Regs[uRCX], f.Regs[uRDX]
-	r.RSI, r.RDI, r.RBP = f.Regs[uRSI], f.Regs[uRDI], f.Regs[uRBP]
-	r.R8, r.R9, r.R10, r.R11 = f.Regs[uR8], f.Regs[uR9], f.Regs[uR10], f.Regs[uR11]
-	r.R12, r.R13, r.R14, r.R15 = f.Regs[uR12], f.Regs[uR13], f.Regs[uR14], f.Regs[uR15]
-	r.RIP, r.RSP = rip, rsp
-	r.RFLAGS = f.Regs[uRFLAGS]&userFlags | rflagsIF | 2
+	r.RFLAGS = r.RFLAGS&userFlags | rflagsIF | 2
 	r.CS, r.SS = selUserCode, selUserData
-	r.FSBase, r.GSBase = fs, gs
 	r.CR3 = uint64(v.root)
-	copy(fxArea(r), f.FX[:fpSize])
+	r.FPInit = 0
 	sanitizeFX(r)
+	f.running = 1
 	t.inUser = true
 	t.uframe = frameAddr
+	switchTo(curIdx)
 	return 0 // not seen: the thread now runs the user context
 }
 
-// exitUser ends t's user run: the user state goes back to its UserFrame
-// and the kernel context resumes with reason as the result of the run.
+// exitUser ends t's user run: the UserFrame says why, and the kernel
+// context resumes with reason as the result of the run.
+//
+// Preconditions: t.inUser.
 func exitUser(t *Thread, reason uint64) {
-	r := &t.regs
-	f, ok := userFrameAt(t.uframe)
-	if ok {
-		f.Regs = [20]uint64{r.RAX, r.RBX, r.RCX, r.RDX, r.RSI, r.RDI, r.RBP,
-			r.R8, r.R9, r.R10, r.R11, r.R12, r.R13, r.R14, r.R15, r.RIP, r.RSP, r.RFLAGS, r.FSBase, r.GSBase}
-		copy(f.FX[:], fxArea(r))
-		putFPXSW(f.FX[:fpSize+4])
-		f.Reason, f.Vector, f.Error, f.CR2 = reason, 0, 0, 0
-		if reason == ExitException {
-			f.Vector, f.Error, f.CR2 = r.Vector, r.ErrCode, r.CR2
-		}
-		if reason == ExitKicked {
-			f.Kick = 0
-		}
+	f := t.userFrame()
+	r := &f.regs
+	putFPXSW(f.FX())
+	f.Reason, f.Vector, f.Error, f.CR2 = reason, 0, 0, 0
+	if reason == ExitException {
+		f.Vector, f.Error, f.CR2 = r.Vector, r.ErrCode, r.CR2
 	}
+	if reason == ExitKicked {
+		f.Kick = 0
+	}
+	f.running = 0
 	// The kernel context goes on with the process's page table: its kernel
 	// half is the kernel's, and not switching CR3 spares two TLB flushes
 	// per user system call (Linux runs its kernel on the current process's
 	// tables the same way). vmFree moves threads off a table it frees.
-	userCR3 := t.regs.CR3
-	copyRegs(&t.regs, &t.kregs)
-	t.regs.CR3 = userCR3
+	t.regs.CR3 = r.CR3
 	t.regs.RAX = reason
-	if !ok {
-		t.regs.RAX = errRet(eFAULT)
-	}
 	t.inUser = false
 	t.uframe = 0
+	if t == current() {
+		switchTo(curIdx)
+	}
 }
 
 // kicked reports whether t's user run was asked to end.
-func kicked(t *Thread) bool {
-	f, ok := userFrameAt(t.uframe)
-	return ok && f.Kick != 0
-}
+//
+// Preconditions: t.inUser.
+func kicked(t *Thread) bool { return t.userFrame().Kick != 0 }

@@ -15,3 +15,14 @@ func userFrameAt(a uintptr) (*UserFrame, bool) {
 	// goroutine keeps alive for the duration of the system call.
 	return (*UserFrame)(unsafe.Pointer(a)), true
 }
+
+// userFrame returns the UserFrame of t's run.
+//
+// Preconditions: t.inUser.
+func (t *Thread) userFrame() *UserFrame {
+	// SAFETY: enterUser checked that t.uframe is a mapped, writable
+	// UserFrame before setting inUser, and the goroutine that made the
+	// run keeps it alive (and the Go heap does not move it) until
+	// exitUser clears inUser.
+	return (*UserFrame)(unsafe.Pointer(t.uframe))
+}

@@ -143,6 +143,10 @@ TEXT ·vec28(SB),NOSPLIT|NOFRAME,$0
 	JMP	·intrCommon(SB)
 
 TEXT ·vec29(SB),NOSPLIT|NOFRAME,$0
+	CMPQ	SP, ·vcSoftSP(SB)
+	JNE	hw
+	PUSHQ	$-1
+hw:
 	PUSHQ	$29
 	JMP	·intrCommon(SB)
 

@@ -45,6 +45,7 @@ func (m *Model) PVALIDATE(va uint64, huge, validate bool) (uint32, bool) {
 		return sev.PvalidateFailSizeMismatch, false
 	}
 	st := &m.pages[gfn]
+	m.checkPTE(gfn, true, "PVALIDATE")
 	switch {
 	case *st == Shared:
 		// Hardware faults (#PF with the RMP bit) on a page the hypervisor
@@ -82,6 +83,7 @@ func (m *Model) changeState(gfn uint64, op sev.PSCOp) bool {
 		}
 	case sev.PSCPrivate:
 		if *st == Shared {
+			m.checkPTE(gfn, true, "page state change to private")
 			*st = PrivateUnvalidated
 			m.scramble(gfn)
 		}

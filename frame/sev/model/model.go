@@ -93,6 +93,16 @@ type Config struct {
 	// MMIO NAE events on the real machine: size 1, 2, 4 or 8. Nil: device
 	// memory is a sparse map of the bytes written.
 	MMIO func(gpa uint64, size int, write bool, v uint64) uint64
+	// PTE returns the guest's direct-map page-table entry of the page at
+	// pa as the hardware would see it (frame/device DirectMapPTE). With
+	// it the model checks the C-bit around every conversion: set at every
+	// PVALIDATE and page state change to private (Linux sets it before
+	// both), clear once a page is shared (CheckPTE). Nil: no checks.
+	PTE func(pa uint64) (uint64, bool)
+	// OnViolation is called (with the model's lock held) for every guest
+	// bug the model records in Violations; the kernel stops the machine
+	// there. Nil: record only.
+	OnViolation func(msg string)
 }
 
 // ErrTerminated is what VMGEXIT returns once the guest was terminated.
@@ -285,7 +295,44 @@ func (m *Model) BeforeRead(pa uint64, b []byte) {
 //
 // Preconditions: m.mu held.
 func (m *Model) violate(format string, args ...any) {
-	m.viol = append(m.viol, fmt.Sprintf("model-snp: "+format, args...))
+	msg := fmt.Sprintf("model-snp: "+format, args...)
+	m.viol = append(m.viol, msg)
+	if m.cfg.OnViolation != nil {
+		m.cfg.OnViolation(msg)
+	}
+}
+
+// cbit is the C-bit of a PTE.
+func (m *Model) cbit() uint64 { return 1 << m.cfg.CBitPos }
+
+// checkPTE checks the C-bit of the guest's direct-map entry of gfn: set
+// for a private mapping (private), clear for a shared one.
+//
+// Preconditions: m.mu held.
+func (m *Model) checkPTE(gfn uint64, private bool, what string) {
+	if m.cfg.PTE == nil {
+		return
+	}
+	pte, ok := m.cfg.PTE(gfn * tee.PageSize)
+	switch {
+	case !ok:
+		m.violate("%s: page %#x is not in the guest's direct map", what, gfn*tee.PageSize)
+	case private && pte&m.cbit() == 0:
+		m.violate("%s of page %#x through a direct-map PTE %#x without the C-bit", what, gfn*tee.PageSize, pte)
+	case !private && pte&m.cbit() != 0:
+		m.violate("%s: shared page %#x keeps the C-bit in its direct-map PTE %#x", what, gfn*tee.PageSize, pte)
+	}
+}
+
+// CheckPTE implements sev.ModelCPU: after a conversion of [pa,
+// pa+pages*4K), the guest's direct-map entries must be without the C-bit
+// exactly if shared.
+func (m *Model) CheckPTE(pa uint64, pages int, shared bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := 0; i < pages; i++ {
+		m.checkPTE(pa/tee.PageSize+uint64(i), !shared, "after the conversion")
+	}
 }
 
 // terminate ends the guest.

@@ -280,6 +280,7 @@ func (m *Model) convert(pfn uint64, shared bool) {
 	p := m.pages[pfn]
 	switch {
 	case shared && p.state != Shared:
+		m.checkPTE(pfn, true)
 		m.demote(pfn)
 		m.pages[pfn] = page{state: Shared}
 		m.scramble(pfn)

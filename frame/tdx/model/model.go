@@ -3,6 +3,7 @@ package model
 import (
 	"crypto/sha512"
 	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 
@@ -93,6 +94,17 @@ type Config struct {
 	// bit (the host maps the shared alias back, as KVM does): size 1, 2,
 	// 4 or 8. Nil: device memory is a map of the values written.
 	MMIO func(gpa uint64, size int, write bool, v uint64) uint64
+	// PTE returns the guest's direct-map page-table entry of the page at
+	// private GPA pa, as the hardware would see it (frame/device
+	// DirectMapPTE). With it the model checks the shared bit of every
+	// page it converts: set before MapGPA to shared (a private mapping of
+	// a shared page is fatal for a TD), and cleared once the guest has
+	// converted a page back (CheckPTE). Nil: no page-table checks.
+	PTE func(pa uint64) (uint64, bool)
+	// OnViolation is called (with the model's lock held) for every rule
+	// the guest breaks that the model records in Violations; the kernel
+	// stops the machine there. Nil: record only.
+	OnViolation func(msg string)
 }
 
 // Fatal is what the guest reported with ReportFatalError.
@@ -121,6 +133,7 @@ type Model struct {
 	msrs     map[uint32]uint64
 	mmio     map[uint64]uint64
 	lastExpo uint64 // RCX of the last VMCALL, for tests
+	viol     []string
 }
 
 var _ tdx.ModelModule = (*Model)(nil)
@@ -233,6 +246,55 @@ func (m *Model) InjectVE(ve tdx.VEInfo) {
 	m.mu.Lock()
 	m.ve = &ve
 	m.mu.Unlock()
+}
+
+// Violations returns the rules the guest broke (page-table checks).
+func (m *Model) Violations() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.viol...)
+}
+
+// violate records a rule the guest broke.
+//
+// Preconditions: m.mu held.
+func (m *Model) violate(format string, args ...any) {
+	msg := "model-tdx: " + fmt.Sprintf(format, args...)
+	m.viol = append(m.viol, msg)
+	if m.cfg.OnViolation != nil {
+		m.cfg.OnViolation(msg)
+	}
+}
+
+// checkPTE checks the shared bit in the guest's direct-map entry of page
+// pfn: set if shared.
+//
+// Preconditions: m.mu held.
+func (m *Model) checkPTE(pfn uint64, shared bool) {
+	if m.cfg.PTE == nil {
+		return
+	}
+	pte, ok := m.cfg.PTE(pfn * tee.PageSize)
+	switch {
+	case !ok:
+		m.violate("page %#x is not in the guest's direct map", pfn*tee.PageSize)
+	case shared && pte&m.sharedBit() == 0:
+		m.violate("MapGPA to shared of page %#x whose direct-map PTE %#x lacks the shared bit", pfn*tee.PageSize, pte)
+	case !shared && pte&m.sharedBit() != 0:
+		m.violate("page %#x converted to private keeps the shared bit in its direct-map PTE %#x", pfn*tee.PageSize, pte)
+	}
+}
+
+// CheckPTE implements tdx.ModelModule: after a conversion of [pa,
+// pa+pages*4K) the guest's direct-map entries must carry the shared bit
+// exactly if shared, and the model's page states must agree.
+func (m *Model) CheckPTE(pa uint64, pages int, shared bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := 0; i < pages; i++ {
+		pfn := pa/tee.PageSize + uint64(i)
+		m.checkPTE(pfn, shared)
+	}
 }
 
 // RTMR returns the current value of RTMR[i].
@@ -438,4 +500,47 @@ func (m *Model) rtmrExtend(a *tdx.Args) tdx.Status {
 	h.Write(b)
 	copy(m.rtmr[a.RDX][:], h.Sum(nil))
 	return tdx.StatusSuccess
+}
+
+// TrapTDCall implements tdx.TrapModule: TDCall for the frame's trap path
+// (interrupts off, no goroutine), which must neither wait nor allocate.
+// It never waits for the model's lock: if a goroutine is inside the model
+// it refuses (false), and the frame reports the #VE as unhandled rather
+// than hang. It serves only what the #VE handler needs and can be done
+// without allocating: TDG.VP.VEINFO.GET and TDG.VP.VMCALL<Instruction.CPUID,
+// HLT, IO, RDMSR>; anything else (WRMSR stores into a map) fails with
+// TDX_OPERAND_INVALID.
+//
+// One residual rule of sync.Mutex: a goroutine parked on the lock while it
+// is free would make Unlock wake it, which needs a goroutine; with the
+// single CPU the frame runs on, no goroutine waits on a lock nobody holds.
+func (m *Model) TrapTDCall(a *tdx.Args) bool {
+	if !m.mu.TryLock() {
+		return false
+	}
+	defer m.mu.Unlock()
+	ok := false
+	switch tdx.Leaf(a.RAX) {
+	case tdx.LeafVPVEInfoGet:
+		ok = true
+	case tdx.LeafVPVMCall:
+		switch a.R11 {
+		case tdx.VMCallCPUID, tdx.VMCallHLT, tdx.VMCallIO, tdx.VMCallRDMSR:
+			ok = a.R10 == 0
+		}
+	}
+	if !ok {
+		a.RAX = uint64(tdx.StatusOperandInvalid.WithOperand(tdx.OperandRAX))
+		return true
+	}
+	m.tdcall(a)
+	return true
+}
+
+// HoldForTest runs f with the model's lock held, as a goroutine inside the
+// model would, for tests of callers that must not wait for it.
+func (m *Model) HoldForTest(f func()) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f()
 }

@@ -1,0 +1,139 @@
+package tdx_test
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/aster-cvm/aster/frame/tdx"
+	"github.com/aster-cvm/aster/frame/tdx/model"
+)
+
+// ioRec is a host port space for the model: reads answer 0x12345678 cut
+// to size, writes are recorded.
+type ioRec struct{ writes []uint32 }
+
+func (r *ioRec) io(port uint16, size int, write bool, v uint32) uint32 {
+	if write {
+		r.writes = append(r.writes, uint32(port)<<16|v&0xFFFF)
+		return 0
+	}
+	return 0x12345678
+}
+
+func TestVETrapEmulates(t *testing.T) {
+	var io ioRec
+	m, g, _ := setup(t, model.Config{IO: io.io})
+	vt, ok := g.NewVETrap()
+	if !ok {
+		t.Fatal("the model offers no trap-path TDCALL")
+	}
+	for _, c := range []struct {
+		name string
+		ve   tdx.VEInfo
+		in   tdx.Regs
+		user bool
+		want tdx.Regs
+	}{
+		{"cpuid hypervisor leaf", tdx.VEInfo{ExitReason: tdx.ExitCPUID, InstrLen: 2},
+			tdx.Regs{GPR: [16]uint64{tdx.RegRAX: 0x40000000}, RIP: 0x1000}, false,
+			tdx.Regs{GPR: [16]uint64{tdx.RegRAX: 0x40000000, tdx.RegRBX: 0x65747341, tdx.RegRCX: 0x646f4d72, tdx.RegRDX: 0x44546c65}, RIP: 0x1002}},
+		{"cpuid leaf 1 reads zeros", tdx.VEInfo{ExitReason: tdx.ExitCPUID, InstrLen: 2},
+			tdx.Regs{GPR: [16]uint64{tdx.RegRAX: 1, tdx.RegRBX: 5}, RIP: 0x1000}, true,
+			tdx.Regs{RIP: 0x1002}},
+		{"in al", tdx.VEInfo{ExitReason: tdx.ExitIO, ExitQual: 1<<3 | 0x60<<16, InstrLen: 1},
+			tdx.Regs{GPR: [16]uint64{tdx.RegRAX: 0xAABB00}, RIP: 0x1000}, false,
+			tdx.Regs{GPR: [16]uint64{tdx.RegRAX: 0xAABB78}, RIP: 0x1001}},
+		{"out ax", tdx.VEInfo{ExitReason: tdx.ExitIO, ExitQual: 1 | 0x70<<16, InstrLen: 2},
+			tdx.Regs{GPR: [16]uint64{tdx.RegRAX: 0xFF4321}, RIP: 0x1000}, false,
+			tdx.Regs{GPR: [16]uint64{tdx.RegRAX: 0xFF4321}, RIP: 0x1002}},
+		{"hlt", tdx.VEInfo{ExitReason: tdx.ExitHLT, InstrLen: 1},
+			tdx.Regs{RIP: 0x1000, RFLAGS: 1 << 9}, false, tdx.Regs{RIP: 0x1001, RFLAGS: 1 << 9}},
+	} {
+		m.InjectVE(c.ve)
+		r := c.in
+		if _, why := vt.Handle(&r, c.user); why != "" || r != c.want {
+			t.Errorf("%s: %q, regs %+v, want %+v", c.name, why, r, c.want)
+		}
+	}
+	if len(io.writes) != 1 || io.writes[0] != 0x70<<16|0x4321 {
+		t.Errorf("port writes %#x, want OUT 0x70 of 0x4321", io.writes)
+	}
+	if m.Halts() != 1 {
+		t.Errorf("%d HLT calls, want 1", m.Halts())
+	}
+}
+
+func TestVETrapRefuses(t *testing.T) {
+	m, g, _ := setup(t, model.Config{})
+	vt, _ := g.NewVETrap()
+	for _, c := range []struct {
+		ve   *tdx.VEInfo
+		user bool
+		want tdx.TrapWhy
+	}{
+		{nil, false, tdx.WhyNoVEInfo},
+		{&tdx.VEInfo{ExitReason: tdx.ExitIO, InstrLen: 1}, true, tdx.WhyUserReason},
+		{&tdx.VEInfo{ExitReason: tdx.ExitCPUID, InstrLen: 0}, false, tdx.WhyInstrLen},
+		{&tdx.VEInfo{ExitReason: tdx.ExitIO, ExitQual: 1 << 4, InstrLen: 2}, false, tdx.WhyIOString},
+		{&tdx.VEInfo{ExitReason: tdx.ExitEPTViolation, GPA: 0x1000}, false, tdx.WhyPrivateEPT},
+		{&tdx.VEInfo{ExitReason: tdx.ExitEPTViolation, GPA: 0x1000 | g.SharedBit()}, false, tdx.WhyMMIO},
+		{&tdx.VEInfo{ExitReason: 54, InstrLen: 2}, false, tdx.WhyUnhandled},
+		// WRMSR is not served from the trap path by the model (a map store).
+		{&tdx.VEInfo{ExitReason: tdx.ExitWRMSR, InstrLen: 2}, false, tdx.WhyVMCallFailed},
+	} {
+		if c.ve != nil {
+			m.InjectVE(*c.ve)
+		}
+		r := tdx.Regs{RIP: 0x1000}
+		if _, why := vt.Handle(&r, c.user); why != c.want || r.RIP != 0x1000 {
+			t.Errorf("%+v user %v: %q, RIP %#x; want %q and RIP unchanged", c.ve, c.user, why, r.RIP, c.want)
+		}
+	}
+}
+
+// TestVETrapNoAlloc: the trap path runs without a goroutine, where an
+// allocation would crash the machine.
+func TestVETrapNoAlloc(t *testing.T) {
+	var io ioRec
+	m, g, _ := setup(t, model.Config{IO: io.io})
+	vt, _ := g.NewVETrap()
+	for _, ve := range []tdx.VEInfo{
+		{ExitReason: tdx.ExitCPUID, InstrLen: 2},
+		{ExitReason: tdx.ExitIO, ExitQual: 3 | 1<<3 | 0xCFC<<16, InstrLen: 1},
+		{ExitReason: tdx.ExitRDMSR, InstrLen: 2},
+		{ExitReason: tdx.ExitEPTViolation, GPA: 0x1000},
+	} {
+		r := tdx.Regs{GPR: [16]uint64{tdx.RegRAX: 0x40000000}}
+		if n := testing.AllocsPerRun(100, func() {
+			m.InjectVE(ve) // outside the trap path: allocates
+			vt.Handle(&r, false)
+		}); n > 1 {
+			t.Errorf("exit reason %d: %v allocations per #VE, want none in Handle", ve.ExitReason, n-1)
+		}
+	}
+}
+
+// TestVETrapBusyModel: a model a goroutine is inside refuses the trap path
+// instead of making it wait (which would hang the machine).
+func TestVETrapBusyModel(t *testing.T) {
+	m, g, _ := setup(t, model.Config{})
+	vt, _ := g.NewVETrap()
+	m.InjectVE(tdx.VEInfo{ExitReason: tdx.ExitCPUID, InstrLen: 2})
+	var wg sync.WaitGroup
+	hold, release := make(chan struct{}), make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		// A GetQuote poll holds the model's lock only briefly; hold it
+		// with a HLT host call whose IO hook blocks instead.
+		m.HoldForTest(func() { close(hold); <-release })
+	}()
+	<-hold
+	r := tdx.Regs{}
+	_, why := vt.Handle(&r, false)
+	close(release)
+	wg.Wait()
+	if why != tdx.WhyModuleBusy {
+		t.Errorf("Handle with the model busy: %q, want %q", why, tdx.WhyModuleBusy)
+	}
+}

@@ -1,0 +1,56 @@
+package boot
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// teetestRE is the kernel's count of virtualization exceptions it handled
+// (kernel/teetest.go).
+var teetestRE = regexp.MustCompile(`teetest: the frame handled ([0-9]+) #VE and ([0-9]+) #VC`)
+
+// TestSelftestTEETraps raises #VE (model-tdx: INT $20 with the #VE
+// information injected into the model) and #VC (model-snp: INT $29) from
+// the kernel and checks the frame's emulation: CPUID in and out of the
+// hypervisor range, port I/O through Instruction.IO, CPUID from the SNP
+// CPUID page, RIP stepped over the emulated instruction.
+func TestSelftestTEETraps(t *testing.T) {
+	for _, c := range []struct{ model, want string }{
+		{"model-tdx", "handled 5 #VE and 0 #VC"},
+		{"model-snp", "handled 0 #VE and 1 #VC"},
+	} {
+		t.Run(c.model, func(t *testing.T) {
+			out, status := boot(t, "aster.tee="+c.model+" aster.teetest", bootOpts{})
+			if status != 0 || strings.Contains(out, "teetest: FAIL") {
+				t.Errorf("status %d; the self-test failed", status)
+			}
+			g := teetestRE.FindString(out)
+			if !strings.Contains(g, c.want) {
+				t.Errorf("count %q, want %q", g, c.want)
+			}
+		})
+	}
+}
+
+// TestFrameFaultUnhandledVE raises a #VE (an EPT violation on a private
+// GPA) and a #VC (INT $29 before an instruction that is not CPUID) that no
+// handler emulates: the frame must stop the machine with a report naming
+// the vector, the symbolized RIP and the exit reason, never hang.
+func TestFrameFaultUnhandledVE(t *testing.T) {
+	for _, c := range []struct{ model, vector, exit string }{
+		{"model-tdx", "#VE virtualization exception", "exit 0x0000000000000030: EPT violation on a private GPA"},
+		{"model-snp", "#VC VMM communication", "exit 0xffffffffffffffff: the instruction at RIP does not match the #VC error code"},
+	} {
+		t.Run(c.model, func(t *testing.T) {
+			out, status := boot(t, "aster.tee="+c.model+" aster.crash=ve", bootOpts{})
+			wantConsole(t, out, "aster: FATAL: unhandled "+c.vector+" in thread ", "at rip=", "virt.int2", c.exit, "backtrace:")
+			if strings.Contains(out, "the frame returned") {
+				t.Error("the kernel carried on after the unhandled exception")
+			}
+			if status != statusFrameFatal {
+				t.Errorf("status %d, want %d", status, statusFrameFatal)
+			}
+		})
+	}
+}
