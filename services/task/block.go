@@ -46,13 +46,23 @@ func (t *Task) block(wake <-chan struct{}, deadline int64) error {
 	if t.interrupted() {
 		return linux.ERESTARTSYS
 	}
-	select {
-	case <-wake:
-		return nil
-	case <-timeout:
-		return linux.ETIMEDOUT
-	case <-t.interrupt:
-		return linux.ERESTARTSYS
+	// /proc shows the task as sleeping meanwhile (TASK_INTERRUPTIBLE).
+	t.sleeping.Store(true)
+	defer t.sleeping.Store(false)
+	for {
+		select {
+		case <-wake:
+			return nil
+		case <-timeout:
+			return linux.ETIMEDOUT
+		case <-t.interrupt:
+			// A signal the task blocks kicks it too (sendSignal):
+			// only one it would take now ends the wait, as only
+			// those make signal_pending true on Linux.
+			if t.interrupted() {
+				return linux.ERESTARTSYS
+			}
+		}
 	}
 }
 

@@ -10,6 +10,8 @@
 // implement with fakes.
 //
 // Locking: Kernel.mu (the task registry) is taken before ThreadGroup.mu,
-// which is taken before Task.mu; the futex table's mu is a leaf.
+// which is taken before Task.mu; the futex table's mu and a signal
+// disposition table's (sigHand) are leaves; a process's POSIX timers
+// (sys_timer.go) take theirs with none of these held.
 // Blocking calls never hold a mutex while they sleep.
 package task

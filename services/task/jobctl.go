@@ -177,9 +177,7 @@ func (tg *ThreadGroup) notifyParentJob(why int32, status int) {
 	}
 	// The signal first, then the wake-up, as Linux orders them: a
 	// parent woken in wait has its SIGCHLD pending already.
-	p.mu.Lock()
-	nocldstop := p.actions[linux.SIGCHLD].Flags&linux.SA_NOCLDSTOP != 0
-	p.mu.Unlock()
+	nocldstop := p.action(linux.SIGCHLD).Flags&linux.SA_NOCLDSTOP != 0
 	if !nocldstop {
 		p.sendInfo(linux.SigInfo{Signo: linux.SIGCHLD, Code: why, Addr: uint64(uint32(tg.tgid)), Status: int32(status)})
 	}

@@ -93,9 +93,7 @@ func (tg *ThreadGroup) wakeWaitersLocked() {
 // SIGCHLD ignored or SA_NOCLDWAIT (do_notify_parent, kernel/signal.c);
 // and whether SIGCHLD is to be sent at all (not when ignored).
 func (tg *ThreadGroup) autoReaps() (reap, signal bool) {
-	tg.mu.Lock()
-	defer tg.mu.Unlock()
-	act := tg.actions[linux.SIGCHLD]
+	act := tg.action(linux.SIGCHLD)
 	ign := act.Handler == linux.SIG_IGN
 	return ign || act.Flags&linux.SA_NOCLDWAIT != 0, !ign
 }
@@ -251,7 +249,7 @@ func (t *Task) fork(c cloneArgs) (uint64, error) {
 	parent := t.tg
 	parent.mu.Lock()
 	exiting, nproc := parent.exiting, parent.nproc
-	actions, name, nofile, proc, rlim := parent.actions, parent.name, parent.nofile, parent.proc, parent.rlimits
+	name, nofile, proc, rlim := parent.name, parent.nofile, parent.proc, parent.rlimits
 	parent.mu.Unlock()
 	if exiting {
 		return 0, linux.EAGAIN
@@ -272,19 +270,29 @@ func (t *Task) fork(c cloneArgs) (uint64, error) {
 	if c.flags&cloneFS == 0 {
 		files.FS = pf.FS.Fork()
 	}
+	// CLONE_FILES: one descriptor table for both processes, each holding
+	// a reference (copy_files, kernel/fork.c); the last to exit closes
+	// the descriptors.
 	if c.flags&cloneFiles == 0 {
 		files.FDs = pf.FDs.Fork()
+	} else {
+		files.FDs.IncRef()
 	}
-	tg := &ThreadGroup{k: t.k, mm: m, files: files, tasks: map[int32]*Task{}, actions: actions,
+	tg := &ThreadGroup{k: t.k, mm: m, files: files, tasks: map[int32]*Task{},
 		name: name, nofile: nofile, nproc: nproc, rlimits: rlim, done: make(chan struct{})}
+	// CLONE_SIGHAND: one disposition table for both (copy_sighand);
+	// otherwise a copy.
+	if c.flags&cloneSighand != 0 {
+		tg.sighand.Store(parent.sigHand())
+	} else {
+		tg.sighand.Store(&sigHand{actions: parent.sigHand().snapshot()})
+	}
 	ctx := t.k.Platform.NewContext(m.AddressSpace())
 	*ctx.Regs() = *t.ctx.Regs()
 	copy(ctx.FPState(), t.ctx.FPState())
 	child, err := t.k.newTaskLimited(tg, ctx, nproc)
 	if err != nil {
-		if c.flags&cloneFiles == 0 {
-			files.FDs.CloseAll()
-		}
+		files.FDs.DecRef()
 		if m.Unshare() {
 			t.k.Platform.Release(m.AddressSpace())
 		}
@@ -362,6 +370,8 @@ func (t *Task) fork(c cloneArgs) (uint64, error) {
 // (complete_signal makes those fatal at once). Other signals stay pending
 // until the child is done.
 func (t *Task) waitVfork(done <-chan struct{}) {
+	t.sleeping.Store(true) // /proc shows S (Linux: D, TASK_KILLABLE)
+	defer t.sleeping.Store(false)
 	for {
 		select {
 		case <-done:
@@ -385,10 +395,7 @@ func (t *Task) fatalPending() bool {
 		if p&1 == 0 {
 			continue
 		}
-		t.tg.mu.Lock()
-		h := t.tg.actions[sig].Handler
-		t.tg.mu.Unlock()
-		if h != linux.SIG_DFL {
+		if h := t.tg.action(sig).Handler; h != linux.SIG_DFL {
 			continue
 		}
 		if a := defaultAction(sig); a == actTerm || a == actCore {

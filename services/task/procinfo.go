@@ -1,6 +1,7 @@
 package task
 
 import (
+	"maps"
 	"slices"
 	"time"
 
@@ -23,15 +24,20 @@ type procState struct {
 
 var _ procfs.Kernel = (*Kernel)(nil)
 
-// groups returns the live thread groups, by process ID.
+// groups returns the processes not yet reaped, zombies included (ps
+// shows them as Z), by process ID.
 func (k *Kernel) groups() map[int32]*ThreadGroup {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	out := make(map[int32]*ThreadGroup)
-	for _, t := range k.tasks {
-		out[t.tg.tgid] = t.tg
-	}
-	return out
+	k.treeMu.Lock()
+	defer k.treeMu.Unlock()
+	return maps.Clone(k.procs)
+}
+
+// gone reports whether every task of tg has exited: its memory may be
+// released, so /proc shows none (a zombie's, as get_task_mm finds no mm).
+func (tg *ThreadGroup) gone() bool {
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	return len(tg.tasks) == 0
 }
 
 // PIDs implements procfs.Kernel.
@@ -73,8 +79,8 @@ type procView struct{ tg *ThreadGroup }
 
 // Status implements procfs.Process.
 //
-// Differences from Linux: a live process shows state R, or T when
-// stopped, never S; CPU
+// Differences from Linux: a live process shows state R, S while its
+// leader waits in a system call, or T when stopped (never D); CPU
 // times, faults and context switches are not counted; VmRSS is 0 (the
 // memory map does not count resident pages yet).
 func (p procView) Status() procfs.Status {
@@ -83,8 +89,9 @@ func (p procView) Status() procfs.Status {
 	tg.mu.Lock()
 	name, threads, exiting, stopped := tg.name, len(tg.tasks), tg.exiting, tg.stopped
 	var ignored, caught uint64
+	actions := tg.sigHand().snapshot()
 	for sig := 1; sig <= linux.NSIG; sig++ {
-		switch h := tg.actions[sig].Handler; {
+		switch h := actions[sig].Handler; {
 		case h == linux.SIG_IGN:
 			ignored |= 1 << (sig - 1)
 		case h != linux.SIG_DFL:
@@ -110,6 +117,11 @@ func (p procView) Status() procfs.Status {
 		s.State = 'T' // stopped by a signal (task_state_array)
 	}
 	if t := k.findTask(tg.tgid); t != nil && t.tg == tg {
+		// The leader's state, as Linux shows (fs/proc/array.c): S while
+		// it waits in a system call.
+		if s.State == 'R' && t.sleeping.Load() {
+			s.State = 'S'
+		}
 		t.mu.Lock()
 		s.SigBlocked, s.SigPending = t.sigmask, t.pending
 		t.mu.Unlock()
@@ -122,6 +134,9 @@ func (p procView) Status() procfs.Status {
 				s.FDSize *= 2
 			}
 		}
+	}
+	if threads == 0 {
+		return s // a zombie: no memory, and no mm to count
 	}
 	// task_mem (fs/proc/task_mmu.c) and the VM_* classes it counts.
 	for _, v := range tg.mm.VMAs() {
@@ -148,7 +163,7 @@ func (p procView) Status() procfs.Status {
 // readArea reads [start, end) of the process's memory, stopping at the
 // first fault, as access_remote_vm does.
 func (p procView) readArea(start, end uint64) []byte {
-	if end <= start || end-start > 1<<20 {
+	if end <= start || end-start > 1<<20 || p.tg.gone() {
 		return nil
 	}
 	b := make([]byte, end-start)
@@ -186,7 +201,12 @@ func (p procView) Environ() []byte {
 }
 
 // Maps implements procfs.Process.
-func (p procView) Maps() []byte { return p.tg.mm.Maps() }
+func (p procView) Maps() []byte {
+	if p.tg.gone() {
+		return nil
+	}
+	return p.tg.mm.Maps()
+}
 
 // Files implements procfs.Process.
 func (p procView) Files() *vfs.Proc { return p.tg.files }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/aster-cvm/aster/services/mm"
 
@@ -51,29 +52,38 @@ func defaultAction(sig int) int {
 // cancels a pending SIGCONT (jobctl.go); SIGKILL ends the whole process
 // at once, stopped or not. SIGCONT's default action, like SIGCHLD's, is
 // to be ignored once its effect is done (sig_kernel_ignore).
-func (t *Task) sendSignal(info linux.SigInfo) {
+func (t *Task) sendSignal(info linux.SigInfo) { t.queueSignal(info) }
+
+// queueSignal is sendSignal reporting whether info is now pending. A
+// signal already pending is not queued again (legacy_queue: one of each
+// standard signal pends at a time), except that a POSIX timer's own
+// signal still pending counts as queued (posixtimer_send_sigqueue).
+func (t *Task) queueSignal(info linux.SigInfo) bool {
 	sig := int(info.Signo)
 	t.tg.prepareSignal(sig)
 	if sig == linux.SIGKILL {
 		t.tg.exitGroup(linux.Signaled(linux.SIGKILL, false))
-		return
+		return true
 	}
-	t.tg.mu.Lock()
-	h := t.tg.actions[sig].Handler
-	t.tg.mu.Unlock()
+	h := t.tg.action(sig).Handler
 	da := defaultAction(sig)
 	ignored := h == linux.SIG_IGN || (h == linux.SIG_DFL && (da == actIgnore || da == actCont))
+	bit := uint64(linux.SigBit(sig))
 	t.mu.Lock()
-	if ignored && t.sigmask&uint64(linux.SigBit(sig)) == 0 {
+	if ignored && t.sigmask&bit == 0 {
 		t.mu.Unlock()
-		return
+		return false
 	}
-	if t.pending&uint64(linux.SigBit(sig)) == 0 {
-		t.info[sig] = info
+	if t.pending&bit != 0 {
+		cur := t.info[sig]
+		t.mu.Unlock()
+		return info.Code == linux.SI_TIMER && cur.Code == linux.SI_TIMER && cur.TimerID == info.TimerID
 	}
-	t.pending |= uint64(linux.SigBit(sig))
+	t.info[sig] = info
+	t.pending |= bit
 	t.mu.Unlock()
 	t.kick()
+	return true
 }
 
 // forceSignal delivers a synchronous fault signal: if it is blocked or
@@ -81,26 +91,40 @@ func (t *Task) sendSignal(info linux.SigInfo) {
 // force_sig_fault does, so a fault cannot loop forever.
 func (t *Task) forceSignal(info linux.SigInfo) {
 	sig := int(info.Signo)
-	t.tg.mu.Lock()
-	act := t.tg.actions[sig]
-	if act.Handler == linux.SIG_IGN {
-		t.tg.actions[sig].Handler = linux.SIG_DFL
+	sh := t.tg.sigHand()
+	sh.mu.Lock()
+	if sh.actions[sig].Handler == linux.SIG_IGN {
+		sh.actions[sig].Handler = linux.SIG_DFL
 	}
-	t.tg.mu.Unlock()
+	sh.mu.Unlock()
 	t.mu.Lock()
 	if t.sigmask&uint64(linux.SigBit(sig)) != 0 {
 		t.sigmask &^= uint64(linux.SigBit(sig))
-		t.tg.mu.Lock()
-		t.tg.actions[sig].Handler = linux.SIG_DFL
-		t.tg.mu.Unlock()
+		sh.mu.Lock()
+		sh.actions[sig].Handler = linux.SIG_DFL
+		sh.mu.Unlock()
 	}
 	t.info[sig] = info
 	t.pending |= uint64(linux.SigBit(sig))
 	t.mu.Unlock()
 }
 
-// dequeue takes the lowest pending unblocked signal.
+// dequeue takes the lowest pending unblocked signal. A POSIX timer's
+// signal is dropped if the timer was deleted or set again since it was
+// queued, and a periodic timer's gets its overrun count and re-arms the
+// timer (dequeue_signal's posixtimer_deliver_signal,
+// kernel/time/posix-timers.c).
 func (t *Task) dequeue() (linux.SigInfo, bool) {
+	for {
+		info, ok := t.dequeueOne()
+		if !ok || info.Code != linux.SI_TIMER || t.tg.timerDelivered(&info) {
+			return info, ok
+		}
+	}
+}
+
+// dequeueOne takes the lowest pending unblocked signal as it was queued.
+func (t *Task) dequeueOne() (linux.SigInfo, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	p := t.pending &^ t.sigmask
@@ -137,12 +161,13 @@ func (t *Task) deliverSignals() {
 			break
 		}
 		sig := int(info.Signo)
-		t.tg.mu.Lock()
-		act := t.tg.actions[sig]
+		sh := t.tg.sigHand()
+		sh.mu.Lock()
+		act := sh.actions[sig]
 		if act.Flags&linux.SA_RESETHAND != 0 && act.Handler > linux.SIG_IGN {
-			t.tg.actions[sig] = SigAction{}
+			sh.actions[sig] = SigAction{}
 		}
-		t.tg.mu.Unlock()
+		sh.mu.Unlock()
 		switch {
 		case act.Handler == linux.SIG_IGN:
 			continue
@@ -397,4 +422,32 @@ func (t *Task) exception(e Exception) {
 		info = linux.SigInfo{Signo: linux.SIGSEGV, Code: linux.SI_KERNEL}
 	}
 	t.forceSignal(info)
+}
+
+// sigHand is a table of signal dispositions (Linux's sighand_struct).
+// The threads of a process share it, and so do processes cloned with
+// CLONE_SIGHAND (clone(2)); execve gives the caller a private copy
+// (unshare_sighand, fs/exec.c). Its mu is a leaf: nothing else is locked
+// while it is held.
+type sigHand struct {
+	mu      sync.Mutex
+	actions [linux.NSIG + 1]SigAction // protected by mu
+}
+
+// sigHand returns the process's disposition table.
+func (tg *ThreadGroup) sigHand() *sigHand { return tg.sighand.Load() }
+
+// action returns sig's disposition.
+func (tg *ThreadGroup) action(sig int) SigAction {
+	sh := tg.sigHand()
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return sh.actions[sig]
+}
+
+// snapshot returns a copy of every disposition.
+func (sh *sigHand) snapshot() [linux.NSIG + 1]SigAction {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return sh.actions
 }

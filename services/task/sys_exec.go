@@ -214,13 +214,18 @@ func (t *Task) flushOld(img *image, file string) {
 	tg.mu.Lock()
 	tg.mm = img.mm
 	img.mm.SetASLimit(tg.rlimits[rlimitAS].cur) // limits survive exec
-	for sig := range tg.actions {
-		h := tg.actions[sig].Handler
+	// A table shared with other processes (CLONE_SIGHAND) is copied
+	// first (unshare_sighand, fs/exec.c); then handlers go back to the
+	// default and ignored signals stay ignored (flush_signal_handlers).
+	actions := tg.sigHand().snapshot()
+	for sig := range actions {
+		h := actions[sig].Handler
 		if h != linux.SIG_IGN {
 			h = linux.SIG_DFL
 		}
-		tg.actions[sig] = SigAction{Handler: h}
+		actions[sig] = SigAction{Handler: h}
 	}
+	tg.sighand.Store(&sigHand{actions: actions})
 	name := path.Base(file)
 	if len(name) > 15 { // TASK_COMM_LEN - 1
 		name = name[:15]
@@ -233,7 +238,11 @@ func (t *Task) flushOld(img *image, file string) {
 	k.treeMu.Lock()
 	tg.execed = true
 	k.treeMu.Unlock()
+	// A table shared with another process (CLONE_FILES) is copied
+	// before close-on-exec applies (begin_new_exec: unshare_files).
+	tg.files.FDs = tg.files.FDs.Unshare()
 	tg.files.FDs.Exec()
+	tg.deleteTimers() // exec deletes POSIX timers (exit_itimers)
 	tg.releaseVfork()
 	// A vfork child leaves its parent's memory untouched (exec_mmap's
 	// mmput): only the last user releases it.

@@ -2,6 +2,7 @@ package task
 
 import (
 	"github.com/aster-cvm/aster/services/abi/linux"
+	"github.com/aster-cvm/aster/services/tty"
 )
 
 // The file system calls: registers decoded and user memory copied here,
@@ -24,7 +25,7 @@ func init() {
 	register(6, "lstat", sysLstat, Supported, "")
 	register(217, "getdents64", sysGetdents64, Supported, "")
 	register(72, "fcntl", sysFcntl, Supported, "")
-	register(16, "ioctl", sysIoctl, Supported, "")
+	register(16, "ioctl", sysIoctl, Supported, "TIOCGPTPEER and the terminal job-control requests here, the rest by the file")
 	register(32, "dup", sysDup, Supported, "")
 	register(33, "dup2", sysDup2, Supported, "")
 	register(292, "dup3", sysDup3, Supported, "")
@@ -346,7 +347,11 @@ func sysIoctl(t *Task, a Args) (uint64, error) {
 	if f, err := t.tg.files.FDs.Get(fd); err == nil {
 		term, ok := f.Impl().(Terminal)
 		path := f.Flags()&linux.O_PATH != 0
+		master, isMaster := f.Impl().(*tty.Master)
 		f.DecRef()
+		if isMaster && !path && cmd == linux.TIOCGPTPEER {
+			return t.ptyPeer(master, uint32(arg))
+		}
 		if ok && !path {
 			if v, err, done := t.ttyIoctl(term, cmd, arg); done {
 				return v, err

@@ -13,6 +13,7 @@ func init() {
 	register(131, "sigaltstack", sysSigaltstack, Supported, "")
 	register(130, "rt_sigsuspend", sysRtSigsuspend, Supported, "")
 	register(34, "pause", sysPause, Supported, "")
+	register(127, "rt_sigpending", sysRtSigpending, Partial, "the caller's pending signals; a process-directed signal pends on the thread picked to take it")
 	register(200, "tkill", sysTkill, Supported, "")
 	register(234, "tgkill", sysTgkill, Supported, "")
 }
@@ -35,12 +36,13 @@ func sysRtSigaction(t *Task, a Args) (uint64, error) {
 		le := binary.LittleEndian
 		n = SigAction{le.Uint64(b[:]), le.Uint64(b[8:]), le.Uint64(b[16:]), linux.SigSet(le.Uint64(b[24:])) &^ linux.UnblockableSignals}
 	}
-	t.tg.mu.Lock()
-	old := t.tg.actions[sig]
+	sh := t.tg.sigHand()
+	sh.mu.Lock()
+	old := sh.actions[sig]
 	if act != 0 {
-		t.tg.actions[sig] = n
+		sh.actions[sig] = n
 	}
-	t.tg.mu.Unlock()
+	sh.mu.Unlock()
 	if oact != 0 {
 		var b [32]byte
 		le := binary.LittleEndian
@@ -234,4 +236,19 @@ func sysPause(t *Task, _ Args) (uint64, error) {
 	for t.block(nil, 0) == nil {
 	}
 	return 0, linux.ERESTARTNOHAND
+}
+
+// sysRtSigpending implements rt_sigpending(2): the signals pending for
+// the caller (blocked ones, since the others are delivered on the way
+// out of every system call).
+func sysRtSigpending(t *Task, a Args) (uint64, error) {
+	if a[1] > 8 {
+		return 0, linux.EINVAL
+	}
+	t.mu.Lock()
+	p := t.pending
+	t.mu.Unlock()
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], p)
+	return 0, t.copyOut(a[0], b[:a[1]])
 }

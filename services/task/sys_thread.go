@@ -23,7 +23,7 @@ func init() {
 	register(274, "get_robust_list", sysGetRobustList, Supported, "")
 	register(24, "sched_yield", func(*Task, Args) (uint64, error) { runtime.Gosched(); return 0, nil }, Supported, "")
 	register(204, "sched_getaffinity", sysSchedGetaffinity, Supported, "one CPU")
-	register(56, "clone", sysClone, Partial, "threads, and processes (CLONE_VM, CLONE_VFORK, CLONE_PIDFD); no CLONE_FILES for processes, CLONE_SIGHAND copies the handlers; no namespaces")
+	register(56, "clone", sysClone, Partial, "threads, and processes (CLONE_VM, CLONE_VFORK, CLONE_PIDFD, CLONE_FILES, CLONE_SIGHAND, CLONE_FS); no namespaces")
 	register(57, "fork", sysFork, Supported, "")
 	register(58, "vfork", sysVfork, Supported, "")
 	register(157, "prctl", sysPrctl, Partial, "PR_SET_NAME/PR_GET_NAME")
@@ -178,10 +178,10 @@ func sysVfork(t *Task, _ Args) (uint64, error) {
 // sysClone implements clone(2): threads (CLONE_VM|CLONE_SIGHAND|
 // CLONE_THREAD, as pthread_create and the Go runtime call it) and
 // processes (fork; CLONE_VM|CLONE_VFORK as posix_spawn and Go's os/exec
-// call it, the child in the parent's memory). Differences from Linux:
-// CLONE_SIGHAND without CLONE_THREAD gives the child a copy of the
-// handlers rather than the parent's table, and CLONE_FILES for processes
-// is ENOSYS.
+// call it, the child in the parent's memory). A process cloned with
+// CLONE_FILES shares the caller's descriptor table and one cloned with
+// CLONE_SIGHAND (which needs CLONE_VM) its signal dispositions, until
+// either execs (clone(2); copy_files and copy_sighand in kernel/fork.c).
 func sysClone(t *Task, a Args) (uint64, error) {
 	flags, stack, ptid, ctid, tls := a[0], a[1], a[2], a[3], a[4]
 	ca := cloneArgs{flags: flags &^ 0xff, exitSignal: int(flags & 0xff), stack: stack, ptid: ptid, ctid: ctid, tls: tls}
@@ -194,8 +194,6 @@ func sysClone(t *Task, a Args) (uint64, error) {
 			return 0, linux.EINVAL // as copy_process requires
 		case flags&clonePidfd != 0 && flags&cloneParentSettid != 0:
 			return 0, linux.EINVAL // both use parent_tid (clone(2))
-		case flags&cloneFiles != 0:
-			return 0, linux.ENOSYS // shared descriptor tables between processes: not yet
 		}
 		return t.fork(ca)
 	}

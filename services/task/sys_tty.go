@@ -2,6 +2,7 @@ package task
 
 import (
 	"encoding/binary"
+	"strconv"
 
 	"github.com/aster-cvm/aster/services/abi/linux"
 	"github.com/aster-cvm/aster/services/tty"
@@ -59,9 +60,7 @@ func (t *Task) jobControl(term Terminal, sig int) error {
 	}
 	orphaned := k.pgrpOrphanedLocked(pgid)
 	k.treeMu.Unlock()
-	tg.mu.Lock()
-	ignored := tg.actions[sig].Handler == linux.SIG_IGN
-	tg.mu.Unlock()
+	ignored := tg.action(sig).Handler == linux.SIG_IGN
 	t.mu.Lock()
 	ignored = ignored || t.sigmask&uint64(linux.SigBit(sig)) != 0
 	t.mu.Unlock()
@@ -369,4 +368,41 @@ func (t *Task) tiocspgrp(term Terminal, arg uint64) error {
 	}
 	term.SetJobControl(tg.sid, pgrp, cttyRef{pgrpRef{k, pgrp}, term})
 	return nil
+}
+
+// ptyPeer implements TIOCGPTPEER on a pseudo-terminal master
+// (ioctl_tty(2), ptm_open_peer in drivers/tty/pty.c): a new descriptor
+// for the slave, opened with flags as open(2) takes them (O_NOCTTY keeps
+// it from becoming the caller's controlling terminal, O_CLOEXEC sets
+// FD_CLOEXEC). Linux opens the slave's node on the master's devpts mount;
+// here it is opened through /dev/pts/N when the caller's namespace shows
+// this pair's slave there, so the descriptor has the node's path and
+// attributes, and as an anonymous file otherwise. EIO while the slave is
+// locked (pty_open).
+func (t *Task) ptyPeer(m *tty.Master, flags uint32) (uint64, error) {
+	flags &= linux.O_ACCMODE | linux.O_NOCTTY | linux.O_CLOEXEC | linux.O_NONBLOCK | linux.O_APPEND
+	var f *vfs.File
+	if pf, err := t.tg.files.OpenFile(linux.AT_FDCWD, "/dev/pts/"+strconv.Itoa(m.Index()), flags, 0); err == nil {
+		if s, ok := pf.Impl().(*tty.Slave); ok && s == m.Slave() {
+			f = pf
+		} else {
+			pf.DecRef()
+		}
+	}
+	if f == nil {
+		impl, err := m.OpenPeer(flags)
+		if err != nil {
+			return 0, err
+		}
+		f = vfs.NewFile(impl, flags)
+	}
+	defer f.DecRef()
+	fd, err := t.tg.files.FDs.Install(f, 0, flags&linux.O_CLOEXEC != 0)
+	if err != nil {
+		return 0, err
+	}
+	if err := t.openedTTY(fd, flags); err != nil {
+		return 0, err
+	}
+	return uint64(fd), nil
 }

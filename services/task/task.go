@@ -77,9 +77,13 @@ type ThreadGroup struct {
 	mm    *mm.MM
 	files *vfs.Proc
 
-	mu      sync.Mutex
-	tasks   map[int32]*Task
-	actions [linux.NSIG + 1]SigAction
+	mu    sync.Mutex
+	tasks map[int32]*Task
+	// sighand holds the signal dispositions (signal.go); never nil once
+	// the process is made. Replaced only by execve.
+	sighand atomic.Pointer[sigHand]
+	// timers are the process's POSIX timers (sys_timer.go).
+	timers  posixTimers
 	exiting bool
 	// execing is set while a thread execs: no new threads meanwhile.
 	execing    bool
@@ -140,6 +144,9 @@ type Task struct {
 	// blocking system calls select on it.
 	interrupt chan struct{}
 	exiting   atomic.Bool
+	// sleeping is set while the task waits in a blocking system call
+	// (block), for /proc's state.
+	sleeping atomic.Bool
 	// done is closed when the task has left its process (exit).
 	done chan struct{}
 }
@@ -176,6 +183,7 @@ func (k *Kernel) NewProcess(name string, files *vfs.Proc) (*ThreadGroup, *Task, 
 func (k *Kernel) newProcess(name string, files *vfs.Proc, m *mm.MM) (*ThreadGroup, *Task) {
 	tg := &ThreadGroup{k: k, mm: m, files: files, tasks: map[int32]*Task{}, name: name,
 		nofile: 1024, nproc: uint64(k.MaxThreads / 2), rlimits: k.defaultRlimits(), done: make(chan struct{})}
+	tg.sighand.Store(&sigHand{})
 	t := k.newTask(tg, k.Platform.NewContext(m.AddressSpace()))
 	tg.tgid = t.tid
 	k.adopt(tg)
@@ -286,8 +294,12 @@ func (t *Task) exit() {
 	}
 	if last {
 		tg.releaseVfork()
+		tg.deleteTimers()
 		if tg.files != nil && tg.files.FDs != nil {
-			tg.files.FDs.CloseAll()
+			// The descriptors close with the table's last user
+			// (put_files_struct): another process may share it
+			// (CLONE_FILES).
+			tg.files.FDs.DecRef()
 		}
 		// The memory goes with its last process: a vfork child's
 		// exit leaves its parent's (mmput).

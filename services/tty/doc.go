@@ -30,7 +30,11 @@
 //     discipline and job control. devpts.go is the devpts file system
 //     (fs/devpts/inode.c) that shows slave N as /dev/pts/N while its
 //     master is open. Closing the master hangs the slave up (a Hanger
-//     foreground lets the process layer release the session).
+//     foreground lets the process layer release the session). A master's
+//     writes are flow-controlled (ReceiveFlow): what the line discipline
+//     has no room for waits in a flip buffer, and beyond that the writer
+//     waits for the slave's reader. TIOCGPTPEER opens the slave
+//     (Master.OpenPeer; the process layer installs the descriptor).
 //
 // Reads follow n_tty_read: in canonical mode one line per read, EOF as
 // an empty line; otherwise VMIN and VTIME as termios(3) describes them.
@@ -39,7 +43,6 @@
 //
 // Not implemented: IXON/IXOFF flow control (VSTART and VSTOP are
 // swallowed, output never stops), ECHOPRT, PARMRK, IUCLC/OLCUC, baud
-// rates, VDISCARD, hang-up of the console, and on ptys packet mode
-// (TIOCPKT), TIOCGPTPEER and waiting master writes (input beyond the
-// line discipline's buffer is dropped).
+// rates, VDISCARD, hang-up of the console (its input beyond the line
+// discipline's buffer is dropped), and on ptys packet mode (TIOCPKT).
 package tty

@@ -4,18 +4,93 @@ import "github.com/aster-cvm/aster/services/abi/linux"
 
 // Receive is the line discipline's input side (n_tty_receive_buf): it
 // takes bytes from the terminal's input, echoes them, edits the line and
-// raises signals, then wakes readers.
+// raises signals, then wakes readers. Input beyond what the line
+// discipline holds is dropped (the console has no flow control).
 func (t *TTY) Receive(b []byte) {
-	var sigs []int
 	t.mu.Lock()
-	var echo []byte
-	for _, c := range b {
+	echo, sigs, _ := t.receiveLocked(nil, nil, b, false)
+	t.finishReceive(echo, sigs, true)
+}
+
+// ReceiveFlow is Receive with flow control, for a pseudo-terminal
+// master's writes (pty_write into the slave's port): the line discipline
+// takes what it has room for, the rest waits in the flip buffer up to
+// flipSize, and readers pull it in as they make room (n_tty's throttling
+// and tty_buffer's flush_to_ldisc). It returns how many bytes it took:
+// fewer than len(b) when the flip buffer is full, and then the writer
+// waits for the terminal's queue (Watch).
+func (t *TTY) ReceiveFlow(b []byte) int {
+	t.mu.Lock()
+	echo, sigs, moved := t.drainFlipLocked()
+	n := 0
+	if len(t.flip) == 0 {
+		echo, sigs, n = t.receiveLocked(echo, sigs, b, true)
+	}
+	take := min(len(b)-n, flipSize-len(t.flip))
+	t.flip = append(t.flip, b[n:n+take]...)
+	n += take
+	t.finishReceive(echo, sigs, moved || n > 0)
+	return n
+}
+
+// FlipRoom returns how many more bytes ReceiveFlow would take now.
+func (t *TTY) FlipRoom() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return flipSize - len(t.flip)
+}
+
+// receiveLocked runs the bytes of b through the line discipline,
+// appending to echo and sigs. With flow it stops at the first byte there
+// is no room for and returns how many it took. Preconditions: t.mu held.
+func (t *TTY) receiveLocked(echo []byte, sigs []int, b []byte, flow bool) ([]byte, []int, int) {
+	for i, c := range b {
+		if flow && !t.roomLocked() {
+			return echo, sigs, i
+		}
 		var sig int
 		echo, sig = t.receiveChar(echo, c)
 		if sig != 0 {
 			sigs = append(sigs, sig)
 		}
 	}
+	return echo, sigs, len(b)
+}
+
+// drainFlipLocked moves flip-buffer input into the line discipline as far
+// as it has room; moved reports whether any did. Preconditions: t.mu held.
+func (t *TTY) drainFlipLocked() (echo []byte, sigs []int, moved bool) {
+	if len(t.flip) == 0 {
+		return nil, nil, false
+	}
+	echo, sigs, n := t.receiveLocked(nil, nil, t.flip, true)
+	t.flip = t.flip[n:]
+	if len(t.flip) == 0 {
+		t.flip = nil
+	}
+	return echo, sigs, n > 0
+}
+
+// roomLocked reports whether the line discipline takes another byte now
+// (n_tty_receive_buf_common's room): in canonical mode always while no
+// completed line waits, so that erase characters still work (n_tty then
+// drops what does not fit), otherwise while its buffer has room.
+// Preconditions: t.mu held.
+func (t *TTY) roomLocked() bool {
+	if t.termios.Lflag&linux.ICANON != 0 && len(t.lines) == 0 {
+		return true
+	}
+	used := len(t.cur)
+	for _, l := range t.lines {
+		used += len(l)
+	}
+	return used < bufSize
+}
+
+// finishReceive unlocks t.mu, then echoes, signals the foreground group
+// and, if notify, wakes readers and flow-controlled writers.
+// Preconditions: t.mu held.
+func (t *TTY) finishReceive(echo []byte, sigs []int, notify bool) {
 	fg := t.fg
 	t.mu.Unlock()
 	t.emit(echo)
@@ -24,7 +99,17 @@ func (t *TTY) Receive(b []byte) {
 			fg.Signal(s)
 		}
 	}
-	t.q.Notify()
+	if notify || len(sigs) > 0 || len(echo) > 0 {
+		t.q.Notify()
+	}
+}
+
+// unlockAfterRead unlocks t.mu after a read took input, first pulling
+// waiting flip-buffer input into the room it made. Preconditions: t.mu
+// held.
+func (t *TTY) unlockAfterRead() {
+	echo, sigs, moved := t.drainFlipLocked()
+	t.finishReceive(echo, sigs, moved)
 }
 
 // is reports whether c is the control character cc[i]; a zero entry is

@@ -300,23 +300,52 @@ func (m *Master) ReadWait(dst []byte, nonblock bool, w waiter.Waiter) (int, erro
 	}
 }
 
-// Write implements write(2) on the master: the bytes are the slave's
-// terminal input (pty_write into the slave's flip buffer). It never
-// waits: input beyond what the line discipline holds is dropped, as
-// n_tty does when its buffer is full.
-func (m *Master) Write(src []byte, _ int64) (int, error) {
-	m.p.slave.Receive(src)
-	return len(src), nil
+// Write implements write(2) without waiting.
+func (m *Master) Write(src []byte, _ int64) (int, error) { return m.WriteWait(src, true, nil) }
+
+// WriteWait implements write(2) on the master: the bytes are the slave's
+// terminal input (pty_write into the slave's flip buffer). When the
+// slave's line discipline and flip buffer are full (nobody reads the
+// slave), the writer waits for room, or gets EAGAIN with O_NONBLOCK; an
+// interrupted write returns what it wrote, if anything (tty_write's
+// loop, pty_write_room).
+func (m *Master) WriteWait(src []byte, nonblock bool, w waiter.Waiter) (int, error) {
+	s := m.p.slave.TTY
+	ch := make(chan struct{}, 1)
+	cancel := s.Watch(ch)
+	defer cancel()
+	done := 0
+	for {
+		done += s.ReceiveFlow(src[done:])
+		if done == len(src) {
+			return done, nil
+		}
+		if nonblock {
+			if done > 0 {
+				return done, nil
+			}
+			return 0, linux.EAGAIN
+		}
+		if err := w.Wait(ch, time.Time{}); err != nil {
+			if done > 0 {
+				return done, nil
+			}
+			return 0, err
+		}
+	}
 }
 
 // Readiness implements poll on the master (n_tty_poll): readable when
-// the slave wrote something, always writable, POLLHUP once the slave
-// side is closed.
+// the slave wrote something, writable while the slave's flip buffer has
+// room, POLLHUP once the slave side is closed.
 func (m *Master) Readiness() uint32 {
 	p := m.p
+	var r uint32
+	if p.slave.FlipRoom() > 0 {
+		r = linux.POLLOUT | linux.POLLWRNORM
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	r := uint32(linux.POLLOUT | linux.POLLWRNORM)
 	if len(p.buf) > 0 {
 		r |= linux.POLLIN | linux.POLLRDNORM
 	}
@@ -326,8 +355,19 @@ func (m *Master) Readiness() uint32 {
 	return r
 }
 
-// Watch implements poll's registration.
-func (m *Master) Watch(ch chan struct{}) func() { return m.p.q.Watch(ch) }
+// Watch implements poll's registration: the pair's queue (output,
+// hang-ups) and the slave terminal's (room for input).
+func (m *Master) Watch(ch chan struct{}) func() {
+	c1, c2 := m.p.q.Watch(ch), m.p.slave.TTY.Watch(ch)
+	return func() { c1(); c2() }
+}
+
+// OpenPeer opens the slave for TIOCGPTPEER (ioctl_tty(2), ptm_open_peer
+// in drivers/tty/pty.c): EIO while it is locked (pty_open). The process
+// layer installs the descriptor and applies O_NOCTTY.
+func (m *Master) OpenPeer(flags uint32) (vfs.FileImpl, error) {
+	return m.p.slave.OpenDevice(flags)
+}
 
 // Release implements vfs.Releaser: closing the master hangs the slave
 // up and removes /dev/pts/N (pty_close: devpts_pty_kill, tty_vhangup).
@@ -350,7 +390,8 @@ func (m *Master) Release() {
 // SIGWINCH to the slave's foreground group: pty_resize), the slave's
 // foreground group and session (TIOCGPGRP, TIOCGSID: tiocgpgrp and
 // tiocgsid allow them on the master), and the master's own queue
-// (FIONREAD, TCFLSH). TIOCPKT and TIOCGPTPEER are not provided.
+// (FIONREAD, TCFLSH). TIOCGPTPEER is the process layer's, which installs
+// the descriptor (OpenPeer); TIOCPKT is not provided.
 func (m *Master) Ioctl(io vfs.UserIO, cmd uint32, arg uint64) (uint64, error) {
 	p := m.p
 	s := p.slave

@@ -372,3 +372,72 @@ func TestPtySlaveWriteWaitsForMaster(t *testing.T) {
 	_ = p.Close(s)
 	_ = p.Close(m)
 }
+
+// TestPtyMasterWriteWaitsForSlave: with nobody reading the slave, the
+// master's writes fill the line discipline and the flip buffer, then a
+// non-blocking write gets EAGAIN, the master stops polling writable, and
+// a blocking write waits until the slave is read; no byte is lost.
+func TestPtyMasterWriteWaitsForSlave(t *testing.T) {
+	p, _ := ptyVFS(t)
+	m, s, _ := openPair(t, p)
+	master := fileImpl(t, p, m).(*Master)
+	slave := fileImpl(t, p, s).(*Slave)
+	tm := slave.Termios()
+	tm.Lflag &^= linux.ICANON | linux.ECHO | linux.ISIG
+	slave.SetTermios(tm, false)
+	big := make([]byte, bufSize+flipSize+100)
+	for i := range big {
+		big[i] = byte('a' + i%26)
+	}
+	k, err := master.WriteWait(big, true, nil)
+	if k != bufSize+flipSize || err != nil {
+		t.Fatalf("non-blocking write: %d, %v; want %d", k, err, bufSize+flipSize)
+	}
+	if _, err := master.WriteWait(big[k:], true, nil); err != linux.EAGAIN {
+		t.Fatalf("full slave: %v, want EAGAIN", err)
+	}
+	if master.Readiness()&linux.POLLOUT != 0 {
+		t.Errorf("a full slave's master polls writable")
+	}
+	done := make(chan int, 1)
+	go func() {
+		n, _ := master.WriteWait(big[k:], false, thread{make(chan struct{})})
+		done <- n
+	}()
+	select {
+	case <-done:
+		t.Fatal("write to a full slave did not wait")
+	case <-time.After(20 * time.Millisecond):
+	}
+	got := make([]byte, 0, len(big))
+	buf := make([]byte, 4096)
+	for len(got) < len(big) {
+		n, err := slave.ReadWait(buf, false, thread{make(chan struct{})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	if string(got) != string(big) {
+		t.Errorf("the slave read other bytes than the master wrote")
+	}
+	select {
+	case n := <-done:
+		if n != len(big)-k {
+			t.Errorf("the waiting write wrote %d, want %d", n, len(big)-k)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the master's writer did not wake when the slave was read")
+	}
+	if master.Readiness()&linux.POLLOUT == 0 {
+		t.Errorf("a drained slave's master does not poll writable")
+	}
+	if _, err := slave.Ioctl(nil, linux.TIOCGPTPEER, linux.O_RDWR); err != linux.EIO {
+		t.Errorf("TIOCGPTPEER on the slave: %v, want EIO", err)
+	}
+	if _, err := master.OpenPeer(linux.O_RDWR); err != nil {
+		t.Errorf("OpenPeer: %v", err)
+	}
+	_ = p.Close(s)
+	_ = p.Close(m)
+}

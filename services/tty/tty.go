@@ -21,6 +21,11 @@ type Foreground interface {
 // bufSize is N_TTY_BUF_SIZE: input beyond it is dropped.
 const bufSize = 4096
 
+// flipSize bounds the input a pseudo-terminal master wrote that the line
+// discipline has not taken yet (TTYB_DEFAULT_MEM_LIMIT,
+// drivers/tty/tty_buffer.c): a master writer waits beyond it.
+const flipSize = 64 << 10
+
 // TTY is a terminal: a line discipline over an output sink.
 type TTY struct {
 	q waiter.Queue
@@ -43,7 +48,11 @@ type TTY struct {
 	lines [][]byte
 	// cur is the line being edited in canonical mode and the input
 	// waiting to be read otherwise.
-	cur      []byte
+	cur []byte
+	// flip is input waiting for room in the line discipline (the tty
+	// port's flip buffer). Only ReceiveFlow, a pty master's write,
+	// queues here.
+	flip     []byte
 	lnext    bool // the next character is literal (VLNEXT)
 	column   int  // output column, for erasing tabs
 	canonCol int  // column where the current line started
@@ -200,7 +209,7 @@ func (t *TTY) ReadWait(dst []byte, nonblock bool, w waiter.Waiter) (int, error) 
 		if t.termios.Lflag&linux.ICANON != 0 {
 			if len(t.lines) > 0 {
 				n = t.takeLine(dst)
-				t.mu.Unlock()
+				t.unlockAfterRead()
 				return n, nil
 			}
 		} else {
@@ -208,11 +217,11 @@ func (t *TTY) ReadWait(dst []byte, nonblock bool, w waiter.Waiter) (int, error) 
 			got := t.takeRaw(dst[n:])
 			n += got
 			if vmin == 0 && vtime == 0 {
-				t.mu.Unlock()
+				t.unlockAfterRead()
 				return n, nil
 			}
 			if n >= max(1, min(vmin, len(dst))) {
-				t.mu.Unlock()
+				t.unlockAfterRead()
 				return n, nil
 			}
 			// VMIN == 0: one timer for the whole read; VMIN > 0: an
@@ -221,7 +230,7 @@ func (t *TTY) ReadWait(dst []byte, nonblock bool, w waiter.Waiter) (int, error) 
 				deadline = time.Now().Add(vtime)
 			}
 		}
-		t.mu.Unlock()
+		t.unlockAfterRead()
 		if nonblock {
 			if n > 0 {
 				return n, nil
@@ -392,6 +401,7 @@ func (t *TTY) Ioctl(io vfs.UserIO, cmd uint32, arg uint64) (uint64, error) {
 			t.mu.Lock()
 			t.flushInput()
 			t.mu.Unlock()
+			t.q.Notify() // room for a pty master's writers
 		case linux.TCOFLUSH:
 		default:
 			return 0, linux.EINVAL
@@ -400,6 +410,9 @@ func (t *TTY) Ioctl(io vfs.UserIO, cmd uint32, arg uint64) (uint64, error) {
 	case linux.TCSBRK, linux.TCXONC:
 		// tcdrain, tcflow: output is never queued or stopped.
 		return 0, nil
+	case linux.TIOCGPTPEER:
+		// Not a pseudo-terminal master (ptm_open_peer's driver check).
+		return 0, linux.EIO
 	case linux.TIOCGPGRP, linux.TIOCGSID:
 		// What the terminal records; whether the caller may ask (its
 		// controlling terminal or ENOTTY) is the process layer's check,
@@ -452,7 +465,8 @@ func (t *TTY) SetTermios(tm linux.Termios, flush bool) {
 	t.q.Notify()
 }
 
-// flushInput discards all pending input. Preconditions: t.mu held.
+// flushInput discards all pending input, the flip buffer's too
+// (tty_perform_flush: tty_buffer_flush). Preconditions: t.mu held.
 func (t *TTY) flushInput() {
-	t.lines, t.cur, t.lnext = nil, nil, false
+	t.lines, t.cur, t.lnext, t.flip = nil, nil, false, nil
 }

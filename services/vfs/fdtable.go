@@ -2,14 +2,19 @@ package vfs
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/aster-cvm/aster/services/abi/linux"
 )
 
 // FDTable is a process's file descriptor table (Linux's files_struct):
 // descriptor numbers to open file descriptions, each with its
-// close-on-exec flag. Threads created with CLONE_FILES share one.
+// close-on-exec flag. Threads share one, and so do processes cloned with
+// CLONE_FILES (clone(2)): each holds a reference, and the descriptors
+// close when the last lets go (put_files_struct, fs/file.c).
 type FDTable struct {
+	// refs counts the processes using the table.
+	refs  atomic.Int64
 	mu    sync.Mutex
 	slots []fdSlot // index is the descriptor; protected by mu
 	limit int      // RLIMIT_NOFILE soft limit; protected by mu
@@ -23,7 +28,35 @@ type fdSlot struct {
 // NewFDTable returns an empty table with the default RLIMIT_NOFILE soft
 // limit (INR_OPEN_CUR, 1024).
 func NewFDTable() *FDTable {
-	return &FDTable{limit: linux.INR_OPEN_CUR}
+	t := &FDTable{limit: linux.INR_OPEN_CUR}
+	t.refs.Store(1)
+	return t
+}
+
+// IncRef adds a user of the table (clone(2) with CLONE_FILES).
+func (t *FDTable) IncRef() { t.refs.Add(1) }
+
+// DecRef drops a user; the last one closes every descriptor (exit).
+func (t *FDTable) DecRef() {
+	if t.refs.Add(-1) == 0 {
+		t.CloseAll()
+	}
+}
+
+// Shared reports whether more than one process uses the table.
+func (t *FDTable) Shared() bool { return t.refs.Load() > 1 }
+
+// Unshare returns a table the caller alone uses: t itself if it is, else
+// a copy, with the caller's reference to t dropped (unshare_files, as
+// execve(2) does before closing close-on-exec descriptors, so a process
+// sharing the table keeps them).
+func (t *FDTable) Unshare() *FDTable {
+	if !t.Shared() {
+		return t
+	}
+	n := t.Fork()
+	t.DecRef()
+	return n
 }
 
 // SetLimit sets the RLIMIT_NOFILE soft limit new descriptors must stay
@@ -205,6 +238,7 @@ func (t *FDTable) Fork() *FDTable {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := &FDTable{slots: make([]fdSlot, len(t.slots)), limit: t.limit}
+	n.refs.Store(1)
 	for i, s := range t.slots {
 		if s.f != nil {
 			s.f.IncRef()
@@ -214,7 +248,8 @@ func (t *FDTable) Fork() *FDTable {
 	return n
 }
 
-// CloseAll closes every descriptor (process exit).
+// CloseAll closes every descriptor, whoever else uses the table (DecRef
+// is what an exiting process calls).
 func (t *FDTable) CloseAll() {
 	t.mu.Lock()
 	slots := t.slots

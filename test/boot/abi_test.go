@@ -124,10 +124,14 @@ var abiKnownGaps = map[string]string{}
 // (pseudo-terminals: both directions, modes, signals from the master,
 // window size, hang-ups), fifo (FIFOs: blocking and non-blocking opens,
 // ENXIO, EOF, EPIPE, poll and epoll, between processes, interrupted and
-// restarted opens) and vfork (the child in the parent's memory, the
-// parent suspended until exec or exit, clone(CLONE_VM), posix_spawn).
+// restarted opens), vfork (the child in the parent's memory, the
+// parent suspended until exec or exit, clone(CLONE_VM), posix_spawn),
+// timers (POSIX timers: SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID,
+// periodic signals, overruns, not inherited by fork, deleted by exec),
+// clone (CLONE_FILES and CLONE_SIGHAND between processes) and ptypeer
+// (TIOCGPTPEER; a pty master's writes waiting for the slave's reader).
 func TestABIDifferentialC(t *testing.T) {
-	for _, name := range []string{"files", "names", "attrs", "mem", "mmapfile", "robust", "gsbase", "jobctl", "cow", "rlimits", "pty", "fifo", "vfork"} {
+	for _, name := range []string{"files", "names", "attrs", "mem", "mmapfile", "robust", "gsbase", "jobctl", "cow", "rlimits", "pty", "fifo", "vfork", "timers", "clone", "ptypeer"} {
 		t.Run(name, func(t *testing.T) {
 			bin := buildMusl(t, name)
 			host, aster := runDifferential(t, name, bin)

@@ -60,9 +60,11 @@ const (
 	MINSIGSTKSZ = 2048
 
 	// si_code values (include/uapi/asm-generic/siginfo.h).
-	SI_USER    = 0
-	SI_KERNEL  = 0x80
-	SI_TKILL   = -6
+	SI_USER   = 0
+	SI_KERNEL = 0x80
+	SI_TKILL  = -6
+	// SI_TIMER marks a POSIX timer's expiry (timer_create(2)).
+	SI_TIMER   = -2
 	FPE_INTDIV = 1
 	FPE_FLTINV = 7
 	ILL_ILLOPN = 2
@@ -89,6 +91,10 @@ type SigInfo struct {
 	Addr uint64
 	// Status is si_status for SIGCHLD: the exit code or the signal.
 	Status int32
+	// TimerID, Overrun and Value are si_timerid, si_overrun and si_value
+	// for SI_TIMER (the _timer member of the union, siginfo.h).
+	TimerID, Overrun int32
+	Value            uint64
 }
 
 // Bytes encodes the siginfo_t.
@@ -97,6 +103,12 @@ func (s SigInfo) Bytes() [128]byte {
 	le32(b[0:], uint32(s.Signo))
 	le32(b[4:], uint32(s.Errno))
 	le32(b[8:], uint32(s.Code))
+	if s.Code == SI_TIMER {
+		le32(b[16:], uint32(s.TimerID))
+		le32(b[20:], uint32(s.Overrun))
+		le64(b[24:], s.Value)
+		return b
+	}
 	le64(b[16:], s.Addr)
 	le32(b[24:], uint32(s.Status))
 	return b
