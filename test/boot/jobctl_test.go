@@ -111,6 +111,53 @@ func (d *jobDriver) match(want string) bool {
 	return true
 }
 
+// runSession boots the kernel at kernelPath with initrd and cmdline, types
+// steps into the console as their prompts appear, and returns the console
+// (carriage returns dropped) and the guest's exit status. A prompt that does
+// not appear within jobStepTimeout, a run longer than limit, or an end other
+// than the guest's own power-off fails the test; so does a kernel report of
+// a bug or a missing system call.
+func runSession(t *testing.T, kernelPath, initrd, cmdline string, steps []jobStep, limit time.Duration) (string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	d := newJobDriver(steps, cancel)
+	var stderr bytes.Buffer
+	cfg := qemu.Config{
+		Kernel:   kernelPath,
+		Initrd:   initrd,
+		Append:   cmdline,
+		Memory:   "256M",
+		SMP:      1,
+		Accel:    qemu.DetectAccel(),
+		Firmware: qemu.DefaultFirmware(),
+	}
+	start := time.Now()
+	res, err := qemu.Run(ctx, cfg, qemu.Options{Stdin: d.in, Stdout: d, Stderr: &stderr})
+	d.mu.Lock()
+	out, stuck := d.out.String(), d.stuck
+	d.mu.Unlock()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("--- console (%v) ---\n%s--- qemu stderr ---\n%s", time.Since(start).Round(time.Millisecond), out, stderr.String())
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stuck != "" {
+		t.Fatalf("no %q on the console within %v", stuck, jobStepTimeout)
+	}
+	if res.Outcome != qemu.DebugExit {
+		t.Fatalf("%s", res)
+	}
+	t.Logf("%s in %v", res, time.Since(start).Round(time.Millisecond))
+	if strings.Contains(out, "BUG:") || strings.Contains(out, "unsupported system call") {
+		t.Errorf("the kernel logged a bug or a missing system call")
+	}
+	return out, res.ExitCode()
+}
+
 // TestJobControlBusyBoxSh boots Debian's static busybox with an init
 // script that starts an interactive sh in a new session with the console
 // as its controlling terminal (busybox setsid -c: setsid, then
@@ -164,41 +211,10 @@ func TestJobControlBusyBoxSh(t *testing.T) {
 		{"jc$ ", "ps\r", 0},
 		{"jc$ ", "exit 3\r", 0},
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	d := newJobDriver(steps, cancel)
-	var stderr bytes.Buffer
-	cfg := qemu.Config{
-		Kernel:   filepath.Join(kernel.dir, kimage.KernelFile),
-		Initrd:   img,
-		Append:   qemu.JoinCmdline(kernel.m.Cmdline, "init=/bin/sh -- /init.sh"),
-		Memory:   "256M",
-		SMP:      1,
-		Accel:    qemu.DetectAccel(),
-		Firmware: qemu.DefaultFirmware(),
-	}
-	start := time.Now()
-	res, err := qemu.Run(ctx, cfg, qemu.Options{Stdin: d.in, Stdout: d, Stderr: &stderr})
-	d.mu.Lock()
-	out, stuck := d.out.String(), d.stuck
-	d.mu.Unlock()
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("--- console (%v) ---\n%s--- qemu stderr ---\n%s", time.Since(start).Round(time.Millisecond), out, stderr.String())
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if stuck != "" {
-		t.Fatalf("no %q on the console within %v", stuck, jobStepTimeout)
-	}
-	if res.Outcome != qemu.DebugExit {
-		t.Fatalf("%s", res)
-	}
-	t.Logf("%s in %v", res, time.Since(start).Round(time.Millisecond))
-	if got := res.ExitCode(); got != 3 {
-		t.Errorf("exit status %d, want the shell's 3", got)
+	out, status := runSession(t, filepath.Join(kernel.dir, kimage.KernelFile), img,
+		qemu.JoinCmdline(kernel.m.Cmdline, "init=/bin/sh -- /init.sh"), steps, 90*time.Second)
+	if status != 3 {
+		t.Errorf("exit status %d, want the shell's 3", status)
 	}
 	// P is the prompt: line editing asks the cursor position (ESC [6n)
 	// after printing it.
@@ -220,8 +236,5 @@ func TestJobControlBusyBoxSh(t *testing.T) {
 		if !regexp.MustCompile(re).MatchString(out) {
 			t.Errorf("console lacks %q", re)
 		}
-	}
-	if strings.Contains(out, "BUG:") || strings.Contains(out, "unsupported system call") {
-		t.Errorf("the kernel logged a bug or a missing system call")
 	}
 }

@@ -1,8 +1,6 @@
 package boot
 
 import (
-	"bytes"
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,52 +59,11 @@ func TestJobControlURootRush(t *testing.T) {
 		{"% ", "ps\r", 0},
 		{"% ", "\x04", 0}, // end of input: rush exits
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	d := newJobDriver(steps, cancel)
-	var stderr bytes.Buffer
-	cfg := qemu.Config{
-		Kernel:   filepath.Join(kernel.dir, kimage.KernelFile),
-		Initrd:   img,
-		Append:   qemu.JoinCmdline(kernel.m.Cmdline, "init=/bin/sh -- /init.sh"),
-		Memory:   "256M",
-		SMP:      1,
-		Accel:    qemu.DetectAccel(),
-		Firmware: qemu.DefaultFirmware(),
+	out, status := runSession(t, filepath.Join(kernel.dir, kimage.KernelFile), img,
+		qemu.JoinCmdline(kernel.m.Cmdline, "init=/bin/sh -- /init.sh"), steps, 90*time.Second)
+	if status != 0 {
+		t.Errorf("exit status %d, want rush's 0", status)
 	}
-	start := time.Now()
-	res, err := qemu.Run(ctx, cfg, qemu.Options{Stdin: d.in, Stdout: d, Stderr: &stderr})
-	d.mu.Lock()
-	out, stuck := d.out.String(), d.stuck
-	d.mu.Unlock()
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("--- console (%v) ---\n%s--- qemu stderr ---\n%s", time.Since(start).Round(time.Millisecond), out, stderr.String())
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if stuck != "" {
-		t.Fatalf("no %q on the console within %v", stuck, jobStepTimeout)
-	}
-	if res.Outcome != qemu.DebugExit {
-		t.Fatalf("%s", res)
-	}
-	t.Logf("%s in %v", res, time.Since(start).Round(time.Millisecond))
-	if got := res.ExitCode(); got != 0 {
-		t.Errorf("exit status %d, want rush's 0", got)
-	}
-	// Go's os/exec asks for pidfd_open (434) and falls back to wait4 on
-	// ENOSYS; that log line is a known gap, the others fail the test.
-	var shown strings.Builder
-	for _, line := range strings.SplitAfter(out, "\n") {
-		if strings.Contains(line, "unsupported system call 434") {
-			continue
-		}
-		shown.WriteString(line)
-	}
-	out = shown.String()
 	for _, re := range []string{
 		`% echo hi\nhi\n% `,
 		// os/exec reports the signal that ended the command.

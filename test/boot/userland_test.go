@@ -1,7 +1,6 @@
 package boot
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/aster-cvm/aster/internal/kimage"
-	"github.com/aster-cvm/aster/internal/qemu"
 )
 
 // defaultImage is astctl build's default image (the kernel, u-root's
@@ -146,58 +144,12 @@ func TestDefaultImageShell(t *testing.T) {
 }
 
 // shellSession boots dir with the console driven by steps and returns the
-// console (carriage returns dropped, the known pidfd_open gap filtered)
-// and the guest's status.
+// console (carriage returns dropped) and the guest's status.
 func shellSession(t *testing.T, dir string, steps []jobStep) (string, int) {
 	t.Helper()
 	m, err := kimage.ReadManifest(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	d := newJobDriver(steps, cancel)
-	var stderr bytes.Buffer
-	cfg := qemu.Config{
-		Kernel:   filepath.Join(dir, kimage.KernelFile),
-		Initrd:   filepath.Join(dir, m.Initramfs.Path),
-		Append:   m.Cmdline,
-		Memory:   "256M",
-		SMP:      1,
-		Accel:    qemu.DetectAccel(),
-		Firmware: qemu.DefaultFirmware(),
-	}
-	start := time.Now()
-	res, err := qemu.Run(ctx, cfg, qemu.Options{Stdin: d.in, Stdout: d, Stderr: &stderr})
-	d.mu.Lock()
-	out, stuck := d.out.String(), d.stuck
-	d.mu.Unlock()
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("--- console (%v) ---\n%s--- qemu stderr ---\n%s", time.Since(start).Round(time.Millisecond), out, stderr.String())
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if stuck != "" {
-		t.Fatalf("no %q on the console within %v", stuck, jobStepTimeout)
-	}
-	if res.Outcome != qemu.DebugExit {
-		t.Fatalf("%s", res)
-	}
-	t.Logf("%s in %v", res, time.Since(start).Round(time.Millisecond))
-	// Go's os/exec (in rush) asks for pidfd_open (434) and falls back to
-	// wait4 on ENOSYS: a known gap; any other report fails the test.
-	var shown strings.Builder
-	for _, line := range strings.SplitAfter(out, "\n") {
-		if !strings.Contains(line, "unsupported system call 434") {
-			shown.WriteString(line)
-		}
-	}
-	out = shown.String()
-	if strings.Contains(out, "BUG:") || strings.Contains(out, "unsupported system call") {
-		t.Errorf("the kernel logged a bug or a missing system call")
-	}
-	return out, res.ExitCode()
+	return runSession(t, filepath.Join(dir, kimage.KernelFile), filepath.Join(dir, m.Initramfs.Path), m.Cmdline, steps, 60*time.Second)
 }
