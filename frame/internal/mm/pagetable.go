@@ -273,38 +273,7 @@ func (pt *PageTable) freeLevel(table PhysAddr, level int, base uint64, release f
 // ForEachLower calls fn for every 4 KiB leaf mapping in the lower half
 // (user space), in address order, until fn returns false.
 func (pt *PageTable) ForEachLower(fn func(va VirtAddr, pte uint64) bool) {
-	root := pt.Mem.Table(pt.Root)
-	for i := 0; i < 256; i++ {
-		if root[i]&PTEPresent == 0 {
-			continue
-		}
-		if !pt.eachLevel(PhysAddr(root[i]&pteAddrMask), 3, uint64(i)<<39, fn) {
-			return
-		}
-	}
-}
-
-func (pt *PageTable) eachLevel(table PhysAddr, level int, base uint64, fn func(VirtAddr, uint64) bool) bool {
-	t := pt.Mem.Table(table)
-	for i := 0; i < 512; i++ {
-		e := t[i]
-		if e&PTEPresent == 0 {
-			continue
-		}
-		va := base + uint64(i)*span(level)
-		switch {
-		case level == 1:
-			if !fn(VirtAddr(va), e) {
-				return false
-			}
-		case e&PTEHuge != 0:
-		default:
-			if !pt.eachLevel(PhysAddr(e&addrMask()), level-1, va, fn) {
-				return false
-			}
-		}
-	}
-	return true
+	pt.forEachLowerEntry(func(va VirtAddr, e *uint64) bool { return fn(va, *e) })
 }
 
 // Split replaces the 2 MiB mapping that covers va with a table of 512
