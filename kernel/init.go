@@ -86,6 +86,7 @@ func runInit(initrd []byte) int {
 		return 1
 	}
 	st := tg.Wait()
+	printAccepted()
 	fmt.Printf("aster: init exited with status %d\n", st.ExitCode())
 	return st.ExitCode()
 }

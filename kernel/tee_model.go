@@ -13,6 +13,7 @@ import (
 	"github.com/aster-cvm/aster/frame/tdx"
 	tdxmodel "github.com/aster-cvm/aster/frame/tdx/model"
 	"github.com/aster-cvm/aster/frame/tee"
+	"github.com/aster-cvm/aster/frame/virt"
 	"github.com/aster-cvm/aster/reference"
 )
 
@@ -97,7 +98,60 @@ func modelTDX(meas reference.Measurements, seed uint64, hostile bool) (tee.Platf
 	if err := tdxDevice(p); err != nil {
 		fmt.Printf("aster: /dev/tdx_guest: %v\n", err)
 	}
+	useUnaccepted(g, mod)
 	return modelTDXPlatform{p}, nil
+}
+
+// unacceptedFrom is where the model's unaccepted memory starts: every
+// frame free at boot above it is added pending, as TDVF hands a TD the
+// memory it did not accept itself (EFI_UNACCEPTED_MEMORY; Linux accepts
+// it on demand, drivers/firmware/efi/unaccepted_memory.c).
+const unacceptedFrom = 64 << 20
+
+// unacceptedMarked is how much memory useUnaccepted made unaccepted.
+var unacceptedMarked uint64
+
+// useUnaccepted makes the free memory above unacceptedFrom pending in the
+// model and unaccepted in the frame, which accepts it on demand; the
+// model observes every frame the allocator hands out.
+func useUnaccepted(g *tdx.Guest, mod *tdxmodel.Model) {
+	n, err := virt.AcceptOnDemand(g, unacceptedFrom, func(pa, size uint64) {
+		// The host maps 2 MiB where it can, 4 KiB at the edges.
+		end := pa + size
+		for pa < end {
+			lvl, n := tdx.Level4K, uint64(tee.PageSize)
+			if pa%(2<<20) == 0 && end-pa >= 2<<20 {
+				lvl, n = tdx.Level2M, 2<<20
+			}
+			mod.AddPending(pa, int(n/tee.PageSize), lvl)
+			pa += n
+		}
+	}, mod.TrapCheckHandout)
+	if err != nil {
+		fmt.Printf("tdx: unaccepted memory: %v\n", err)
+		return
+	}
+	unacceptedMarked = n
+	if n > 0 {
+		fmt.Printf("tdx: %d MiB of unaccepted memory above %d MiB, accepted on demand (model)\n", n>>20, unacceptedFrom>>20)
+	}
+}
+
+// printAccepted reports how much unaccepted memory the frame accepted,
+// and as model violations any difference from what the model saw
+// accepted and any frame handed out while pending.
+func printAccepted() {
+	if tdxModel == nil || unacceptedMarked == 0 {
+		return
+	}
+	acc, left := virt.AcceptStats()
+	fmt.Printf("tdx: accepted %d MiB on demand (%d MiB still unaccepted)\n", acc>>20, left>>20)
+	if m := tdxModel.AcceptedUnaccepted(); m != acc {
+		fmt.Printf("model-tdx: violation: the frame accepted %d bytes of unaccepted memory, the model saw %d\n", acc, m)
+	}
+	if n, first := tdxModel.PendingHandouts(); n > 0 {
+		fmt.Printf("model-tdx: violation: %d frames handed out while pending (first %#x)\n", n, first)
+	}
 }
 
 func modelSNP(meas reference.Measurements, seed uint64, hostile bool) (tee.Platform, error) {

@@ -224,7 +224,32 @@ func (g *Guest) Accept(pa, size uint64) (AcceptResult, error) {
 	if err := g.checkRange(pa, size); err != nil {
 		return r, err
 	}
-	end := pa + size
+	call := func(a *Args) bool { g.mod.TDCall(a); return true }
+	var a Args
+	f := acceptRange(call, &a, pa, pa+size, &r)
+	switch {
+	case f.level < 0:
+		return r, fmt.Errorf("tdx: accept %#x: no page level fits", f.pa)
+	case f.status != StatusSuccess:
+		return r, fmt.Errorf("tdx: accept %#x level %d: %w", f.pa, f.level, &StatusError{LeafMemPageAccept, f.status})
+	}
+	return r, nil
+}
+
+// acceptFailure says where acceptRange stopped: status is StatusSuccess
+// if it did not; level is -1 if no level fitted, and busy is set if call
+// refused (a trap-path model that is busy).
+type acceptFailure struct {
+	pa     uint64
+	level  int
+	status Status
+	busy   bool
+}
+
+// acceptRange is Accept's loop over [pa, end), calling TDCALL through
+// call with the registers in a. It allocates nothing (the trap path uses
+// it through AcceptTrap).
+func acceptRange(call func(*Args) bool, a *Args, pa, end uint64, r *AcceptResult) acceptFailure {
 	for pa < end {
 		done := false
 		for level := Level1G; level >= Level4K; level-- {
@@ -232,8 +257,10 @@ func (g *Guest) Accept(pa, size uint64) (AcceptResult, error) {
 			if pa%ps != 0 || end-pa < ps {
 				continue
 			}
-			a := Args{RAX: uint64(LeafMemPageAccept), RCX: pa | uint64(level)}
-			g.mod.TDCall(&a)
+			*a = Args{RAX: uint64(LeafMemPageAccept), RCX: pa | uint64(level)}
+			if !call(a) {
+				return acceptFailure{pa: pa, level: level, busy: true}
+			}
 			st := Status(a.RAX)
 			switch {
 			case st == StatusSuccess:
@@ -243,17 +270,17 @@ func (g *Guest) Accept(pa, size uint64) (AcceptResult, error) {
 			case st.Is(StatusPageSizeMismatch), st.Is(StatusPageAlreadyAccepted):
 				continue
 			default:
-				return r, fmt.Errorf("tdx: accept %#x level %d: %w", pa, level, &StatusError{LeafMemPageAccept, st})
+				return acceptFailure{pa: pa, level: level, status: st}
 			}
 			pa += ps
 			done = true
 			break
 		}
 		if !done {
-			return r, fmt.Errorf("tdx: accept %#x: no page level fits", pa)
+			return acceptFailure{pa: pa, level: -1}
 		}
 	}
-	return r, nil
+	return acceptFailure{}
 }
 
 // checkRange checks that [pa, pa+size) is a non-empty, page-aligned range

@@ -181,3 +181,55 @@ func (t *VETrap) vmcall(fn, r12, r13, r14, r15 uint64) TrapWhy {
 	}
 	return ""
 }
+
+// AcceptTrap accepts unaccepted memory from the frame's trap path (its
+// frame allocator accepts a frame before handing it out): Guest.Accept's
+// TDG.MEM.PAGE.ACCEPT loop, 1G, 2M, then 4K at each position with the
+// same fallbacks (Linux arch/x86/coco/tdx/tdx-shared.c try_accept_one()),
+// through TrapTDCall and without allocating. Create it with
+// Guest.NewAcceptTrap in ordinary Go code.
+type AcceptTrap struct {
+	mod    TrapModule
+	maxGPA uint64
+	args   Args
+}
+
+// NewAcceptTrap returns the trap-path accept of g, or false if g's module
+// cannot be called from the trap path.
+func (g *Guest) NewAcceptTrap() (*AcceptTrap, bool) {
+	m, ok := g.mod.(TrapModule)
+	if !ok {
+		return nil, false
+	}
+	return &AcceptTrap{mod: m, maxGPA: g.maxGPA()}, true
+}
+
+// Reasons AcceptTrap.Accept fails (constants: reporting one allocates
+// nothing).
+const (
+	WhyAcceptRange  TrapWhy = "TDG.MEM.PAGE.ACCEPT: not a page-aligned range of private GPAs"
+	WhyAcceptLevel  TrapWhy = "TDG.MEM.PAGE.ACCEPT: no page level fits"
+	WhyAcceptFailed TrapWhy = "TDG.MEM.PAGE.ACCEPT failed"
+)
+
+// Accept accepts [pa, pa+size). On failure it returns why, with the GPA
+// and the completion status of the call that failed; WhyModuleBusy means
+// the module could not be called now and nothing at or after failPA was
+// accepted.
+//
+// Preconditions: nothing else uses t concurrently.
+func (t *AcceptTrap) Accept(pa, size uint64) (r AcceptResult, failPA uint64, st Status, why TrapWhy) {
+	if size == 0 || pa%4096 != 0 || size%4096 != 0 || pa >= t.maxGPA || size > t.maxGPA-pa {
+		return r, pa, 0, WhyAcceptRange
+	}
+	f := acceptRange(t.mod.TrapTDCall, &t.args, pa, pa+size, &r)
+	switch {
+	case f.busy:
+		return r, f.pa, 0, WhyModuleBusy
+	case f.level < 0:
+		return r, f.pa, 0, WhyAcceptLevel
+	case f.status != StatusSuccess:
+		return r, f.pa, f.status, WhyAcceptFailed
+	}
+	return r, 0, 0, ""
+}

@@ -137,3 +137,80 @@ func TestVETrapBusyModel(t *testing.T) {
 		t.Errorf("Handle with the model busy: %q, want %q", why, tdx.WhyModuleBusy)
 	}
 }
+
+// TestAcceptTrap accepts unaccepted memory the way the frame allocator
+// does from its trap path: 2 MiB where the host mapped 2 MiB, falling back
+// to 4 KiB where it mapped 4 KiB, zeroed, counted by the model; a failure
+// and a busy model are reported, not hidden; nothing allocates.
+func TestAcceptTrap(t *testing.T) {
+	m, g, b := setup(t, model.Config{})
+	at, ok := g.NewAcceptTrap()
+	if !ok {
+		t.Fatal("the model offers no trap-path TDCALL")
+	}
+	m.AddPending(0x200000, 512, tdx.Level2M)
+	m.AddPending(0x400000, 512, tdx.Level4K)
+	r, _, _, why := at.Accept(0x200000, 0x400000)
+	if why != "" || r.Accepted != 0x400000 || r.AlreadyAccepted != 0 {
+		t.Fatalf("accept 4 MiB: %+v %q", r, why)
+	}
+	if m.State(0x200000) != model.Private || m.State(0x5FF000) != model.Private {
+		t.Error("pages still pending")
+	}
+	if got := m.AcceptedUnaccepted(); got != 0x400000 {
+		t.Errorf("the model counts %#x accepted", got)
+	}
+	for _, c := range b[0x200000:0x600000] {
+		if c != 0 {
+			t.Fatal("accepted memory is not zero")
+		}
+	}
+	// A shared page cannot be accepted: a fatal failure with its status.
+	m.AddPending(0x600000, 1, tdx.Level4K)
+	if _, _, _, why := at.Accept(0x600000, 4096); why != "" {
+		t.Fatal(why)
+	}
+	if err := tdx.NewPlatform(g).ToShared(0x600000, 1); err != nil {
+		t.Fatal(err)
+	}
+	_, fpa, st, why := at.Accept(0x600000, 4096)
+	if why != tdx.WhyAcceptFailed || fpa != 0x600000 || !st.Is(tdx.StatusEPTWalkFailed) {
+		t.Errorf("accepting a shared page: %q at %#x, %v", why, fpa, st)
+	}
+	if _, _, _, why := at.Accept(0x600001, 4096); why != tdx.WhyAcceptRange {
+		t.Errorf("unaligned: %q", why)
+	}
+	m.AddPending(0x800000, 512, tdx.Level2M)
+	m.HoldForTest(func() {
+		if _, _, _, why := at.Accept(0x800000, 2<<20); why != tdx.WhyModuleBusy {
+			t.Errorf("busy model: %q", why)
+		}
+	})
+	if n := testing.AllocsPerRun(20, func() {
+		m.AddPending(0x800000, 512, tdx.Level2M)
+		at.Accept(0x800000, 2<<20)
+	}); n > float64(testing.AllocsPerRun(20, func() { m.AddPending(0x800000, 512, tdx.Level2M) })) {
+		t.Errorf("Accept allocates (%v per run)", n)
+	}
+}
+
+// TestModelUnacceptedRules: the model records a handed-out pending frame
+// (the frame allocator's debug hook) and a MapGPA or TDCALL buffer in
+// unaccepted memory as violations.
+func TestModelUnacceptedRules(t *testing.T) {
+	m, g, _ := setup(t, model.Config{})
+	m.AddPending(0x200000, 4, tdx.Level4K)
+	m.TrapCheckHandout(0x1ff000, 3)
+	if n, first := m.PendingHandouts(); n != 2 || first != 0x200000 {
+		t.Errorf("pending hand-outs %d, first %#x", n, first)
+	}
+	if err := tdx.NewPlatform(g).ToShared(0x202000, 1); err == nil && len(m.Violations()) == 0 {
+		t.Error("MapGPA of unaccepted memory is no violation")
+	}
+	if _, err := g.MRReport(0x203000, 0x203400, new([tdx.ReportDataSize]byte)); err == nil {
+		t.Error("TDG.MR.REPORT into unaccepted memory succeeded")
+	}
+	if v := m.Violations(); len(v) < 2 {
+		t.Errorf("violations %q", v)
+	}
+}

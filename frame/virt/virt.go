@@ -1,6 +1,10 @@
 package virt
 
 import (
+	"errors"
+	"fmt"
+	"syscall"
+
 	"github.com/aster-cvm/aster/frame/internal/rt"
 	"github.com/aster-cvm/aster/frame/sev"
 	"github.com/aster-cvm/aster/frame/tdx"
@@ -85,3 +89,48 @@ func SelfTestVCInsn2(r Regs) Regs { int29Insn2(&r); return r }
 
 //go:noescape
 func int29Insn2(r *Regs)
+
+// AcceptOnDemand gives the frame allocator unaccepted memory: every frame
+// free now at or above from becomes unaccepted, declare is told each run
+// of it ([pa, pa+size); on the model it makes the host add the pages
+// pending), and from then on the allocator accepts such memory with
+// TDG.MEM.PAGE.ACCEPT through g's trap-path TDCALL before handing it out
+// (frame/internal/rt accept.go). check, if not nil, observes every frame
+// handed out from then on, in the trap context (the model's
+// TrapCheckHandout). It returns the bytes marked.
+//
+// On hardware the unaccepted ranges would come from the firmware's
+// memory map (EFI_UNACCEPTED_MEMORY); the PVH boot has none, so only the
+// model platform calls this.
+//
+// Preconditions: called once, in ordinary Go code; declare and check are
+// not called concurrently with anything else that changes the runs.
+func AcceptOnDemand(g *tdx.Guest, from uint64, declare func(pa, size uint64), check func(pa, pages uint64)) (uint64, error) {
+	at, ok := g.NewAcceptTrap()
+	if !ok {
+		return 0, errors.New("virt: the TDX module cannot be called from the trap path")
+	}
+	pa, _, errno := syscall.RawSyscall(rt.SysUnaccepted, 0, 0, 0)
+	if errno != 0 {
+		return 0, fmt.Errorf("virt: unaccepted-memory bitmap: %w", errno)
+	}
+	rt.UseUnacceptedBitmap(uint64(pa))
+	n, _, errno := syscall.RawSyscall(rt.SysUnaccepted, 1, uintptr(from), 0)
+	if errno != 0 {
+		return 0, fmt.Errorf("virt: marking unaccepted memory: %w", errno)
+	}
+	var total uint64
+	for _, r := range rt.MarkedRuns(int(n)) {
+		declare(r[0], r[1]-r[0])
+		total += r[1] - r[0]
+	}
+	rt.SetAccept(func(pa, size uint64) (busy bool, failPA, st uint64, why string) {
+		_, fpa, s, w := at.Accept(pa, size)
+		return w == tdx.WhyModuleBusy, fpa, uint64(s), string(w)
+	}, check)
+	return total, nil
+}
+
+// AcceptStats returns how much memory the frame accepted on demand and
+// how much is still unaccepted.
+func AcceptStats() (accepted, unaccepted uint64) { return rt.AcceptStats() }

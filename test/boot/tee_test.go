@@ -1,6 +1,7 @@
 package boot
 
 import (
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -52,5 +53,36 @@ func TestFrameFaultUnhandledVE(t *testing.T) {
 				t.Errorf("status %d, want %d", status, statusFrameFatal)
 			}
 		})
+	}
+}
+
+// TestUnacceptedMemory boots on the TDX model with 512 MiB, of which the
+// model adds the free memory above 64 MiB pending (unaccepted), and runs
+// memhog until the OOM killer stops it: the frame must accept that memory
+// on demand before handing it out, the model must see exactly as much
+// accepted, no frame may be handed out pending, and the kernel survives.
+func TestUnacceptedMemory(t *testing.T) {
+	bin := buildStatic(t, "./test/abi/programs/memhog")
+	content, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := initramfs(t, map[string]string{"init": string(content)})
+	out, status := boot(t, "aster.tee=model-tdx", bootOpts{Initrd: img, Memory: "512M"})
+	wantConsole(t, out, "MiB of unaccepted memory above 64 MiB", "memhog: 256 MiB",
+		"out of memory", "aster: init exited with status 137")
+	m := regexp.MustCompile(`tdx: accepted (\d+) MiB on demand`).FindStringSubmatch(out)
+	if m == nil || m[1] == "0" {
+		t.Errorf("no memory accepted on demand: %q", m)
+	} else {
+		t.Log(m[0])
+	}
+	for _, bad := range []string{"violation", "aster: FATAL"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("console shows %q", bad)
+		}
+	}
+	if status != 137 {
+		t.Errorf("status %d, want 137", status)
 	}
 }

@@ -12,6 +12,10 @@ type Bitmap struct {
 	nframes uint64
 	free    uint64
 	hint    uint64 // word index where the last search ended
+
+	// Unaccepted memory (TDX): see unaccepted.go. Zero on a plain VM and
+	// on SNP, where Alloc and AllocContig take their first branch only.
+	unaccepted
 }
 
 // BitmapWords returns the number of uint64 words a bitmap covering
@@ -61,6 +65,9 @@ func (b *Bitmap) ReserveRange(start, end PhysAddr) {
 
 // Alloc takes one free frame. ok is false when memory is exhausted.
 func (b *Bitmap) Alloc() (pa PhysAddr, ok bool) {
+	if b.uOn.Load() {
+		return b.allocAccepted()
+	}
 	words := uint64(len(b.bits))
 	for i := uint64(0); i < words; i++ {
 		w := (b.hint + i) % words
@@ -88,6 +95,9 @@ func (b *Bitmap) Alloc() (pa PhysAddr, ok bool) {
 func (b *Bitmap) AllocContig(n uint64, align uint64) (pa PhysAddr, ok bool) {
 	if n == 0 || align < PageSize || align&(align-1) != 0 {
 		return 0, false
+	}
+	if b.uOn.Load() {
+		return b.allocContigAccepted(n, align)
 	}
 	step := align / PageSize
 	for f := uint64(0); f+n <= b.nframes; f += step {

@@ -124,6 +124,8 @@ func encSyscall(t *Thread, nr uint64) (ret uint64, ok bool) {
 		return directMapEnc(r.RDI, r.RSI, r.RDX != 0), true
 	case SysDirectMapPTE:
 		return directMapPTE(r.RDI), true
+	case SysUnaccepted:
+		return unacceptedSyscall(t), true
 	}
 	return 0, false
 }

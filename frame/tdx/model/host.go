@@ -278,6 +278,9 @@ func (m *Model) mapGPA(h *tdx.Args) {
 // with TDH.MEM.PAGE.AUG). Either way the contents are gone.
 func (m *Model) convert(pfn uint64, shared bool) {
 	p := m.pages[pfn]
+	if p.unaccepted {
+		m.violate("MapGPA of page %#x of unaccepted memory (never accepted)", pfn*tee.PageSize)
+	}
 	switch {
 	case shared && p.state != Shared:
 		m.checkPTE(pfn, true)

@@ -38,6 +38,10 @@ func (s PageState) String() string {
 type page struct {
 	state PageState
 	level int
+	// unaccepted marks a pending page of the TD's unaccepted memory
+	// (AddPending), as opposed to one a conversion back to private left
+	// pending: the guest must accept it before any use.
+	unaccepted bool
 }
 
 // Measurements are the TD's measurement registers at start, as the frame
@@ -125,7 +129,8 @@ type Model struct {
 	hostile  bool
 	pages    map[uint64]page // by page frame number of the private GPA
 	rtmr     [tdx.NumRTMR][tdx.DigestSize]byte
-	ve       *tdx.VEInfo
+	ve       tdx.VEInfo // valid if veValid; no pointer: the trap path clears it (no write barrier there)
+	veValid  bool
 	notify   uint8
 	quotes   []*quoteJob
 	fatal    *Fatal
@@ -134,6 +139,12 @@ type Model struct {
 	mmio     map[uint64]uint64
 	lastExpo uint64 // RCX of the last VMCALL, for tests
 	viol     []string
+	// Unaccepted memory: pages of it accepted, frames the guest's
+	// allocator handed out while pending (TrapCheckHandout) and the
+	// first of them.
+	unaccAccepted  uint64
+	pendingHandout uint64
+	firstPending   uint64
 }
 
 var _ tdx.ModelModule = (*Model)(nil)
@@ -202,7 +213,7 @@ func (m *Model) AddPending(pa uint64, pages int, level int) {
 	defer m.mu.Unlock()
 	for i := 0; i < pages; i++ {
 		pfn := pa/tee.PageSize + uint64(i)
-		m.pages[pfn] = page{state: Pending, level: level}
+		m.pages[pfn] = page{state: Pending, level: level, unaccepted: true}
 		m.scramble(pfn)
 	}
 }
@@ -244,7 +255,7 @@ func (m *Model) HostRewrite(pa uint64, b []byte) {
 // (once).
 func (m *Model) InjectVE(ve tdx.VEInfo) {
 	m.mu.Lock()
-	m.ve = &ve
+	m.ve, m.veValid = ve, true
 	m.mu.Unlock()
 }
 
@@ -379,12 +390,12 @@ func (m *Model) tdcall(a *tdx.Args) {
 		a.R9 = 0
 		a.R10, a.R11 = 0, 0
 	case tdx.LeafVPVEInfoGet:
-		if m.ve == nil {
+		if !m.veValid {
 			st = tdx.StatusNoValidVEInfo
 			break
 		}
-		ve := *m.ve
-		m.ve = nil
+		ve := m.ve
+		m.veValid = false
 		a.RCX = uint64(ve.ExitReason)
 		a.RDX = ve.ExitQual
 		a.R8, a.R9 = ve.GLA, ve.GPA
@@ -408,6 +419,9 @@ func (m *Model) privateBuf(gpa uint64, n int, align uint64, op uint32) ([]byte, 
 		return nil, tdx.StatusOperandInvalid.WithOperand(op)
 	}
 	for f := gpa / tee.PageSize; f <= (gpa+uint64(n)-1)/tee.PageSize; f++ {
+		if m.pages[f].unaccepted {
+			m.violate("TDCALL buffer %#x lies in unaccepted memory (page %#x never accepted)", gpa, f*tee.PageSize)
+		}
 		if m.pages[f].state != Private {
 			return nil, tdx.StatusOperandInvalid.WithOperand(op)
 		}
@@ -456,6 +470,9 @@ func (m *Model) accept(rcx uint64) tdx.Status {
 		return tdx.StatusPageSizeMismatch.WithOperand(tdx.OperandRCX)
 	}
 	for f := first; f < first+n; f++ {
+		if m.pages[f].unaccepted {
+			m.unaccAccepted++
+		}
 		m.pages[f] = page{state: Private, level: m.pages[f].level}
 		if b := m.mem(f*tee.PageSize, tee.PageSize); b != nil {
 			clear(b)
@@ -507,8 +524,9 @@ func (m *Model) rtmrExtend(a *tdx.Args) tdx.Status {
 // It never waits for the model's lock: if a goroutine is inside the model
 // it refuses (false), and the frame reports the #VE as unhandled rather
 // than hang. It serves only what the #VE handler needs and can be done
-// without allocating: TDG.VP.VEINFO.GET and TDG.VP.VMCALL<Instruction.CPUID,
-// HLT, IO, RDMSR>; anything else (WRMSR stores into a map) fails with
+// without allocating: TDG.VP.VEINFO.GET, TDG.MEM.PAGE.ACCEPT (the frame
+// allocator's accept on demand) and TDG.VP.VMCALL<Instruction.CPUID, HLT,
+// IO, RDMSR>; anything else (WRMSR stores into a map) fails with
 // TDX_OPERAND_INVALID.
 //
 // One residual rule of sync.Mutex: a goroutine parked on the lock while it
@@ -521,7 +539,9 @@ func (m *Model) TrapTDCall(a *tdx.Args) bool {
 	defer m.mu.Unlock()
 	ok := false
 	switch tdx.Leaf(a.RAX) {
-	case tdx.LeafVPVEInfoGet:
+	case tdx.LeafVPVEInfoGet, tdx.LeafMemPageAccept:
+		// Accept writes only existing entries of m.pages (a pending
+		// page has one) and clears guest memory: no allocation.
 		ok = true
 	case tdx.LeafVPVMCall:
 		switch a.R11 {
@@ -535,6 +555,43 @@ func (m *Model) TrapTDCall(a *tdx.Args) bool {
 	}
 	m.tdcall(a)
 	return true
+}
+
+// TrapCheckHandout is the frame allocator's debug hook (model runs
+// only): it is told every frame [pa, pa+pages*4K) the allocator hands out
+// while unaccepted memory exists, and counts those still pending: memory
+// used without TDG.MEM.PAGE.ACCEPT, which on a TD is fatal at the first
+// access. It runs in the trap path: it never waits for the lock (a busy
+// model checks nothing) and allocates nothing; PendingHandouts reports.
+func (m *Model) TrapCheckHandout(pa, pages uint64) {
+	if !m.mu.TryLock() {
+		return
+	}
+	defer m.mu.Unlock()
+	for f := pa / tee.PageSize; f < pa/tee.PageSize+pages; f++ {
+		if m.pages[f].state == Pending {
+			if m.pendingHandout == 0 {
+				m.firstPending = f * tee.PageSize
+			}
+			m.pendingHandout++
+		}
+	}
+}
+
+// PendingHandouts returns how many frames the guest's allocator handed
+// out while they were pending, and the first of them.
+func (m *Model) PendingHandouts() (n, first uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.pendingHandout, m.firstPending
+}
+
+// AcceptedUnaccepted returns how many bytes of the memory AddPending
+// declared the guest has accepted.
+func (m *Model) AcceptedUnaccepted() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.unaccAccepted * tee.PageSize
 }
 
 // HoldForTest runs f with the model's lock held, as a goroutine inside the
