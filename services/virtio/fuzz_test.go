@@ -13,44 +13,9 @@ import (
 	"github.com/aster-cvm/aster/services/pci"
 )
 
-// memWindow is configuration space as plain bytes.
-type memWindow []byte
-
-func (w memWindow) ok(off, n int) bool { return off >= 0 && off%n == 0 && off+n <= len(w) }
-func (w memWindow) Len() int           { return len(w) }
-func (w memWindow) Read8(off int) uint8 {
-	if !w.ok(off, 1) {
-		return 0xFF
-	}
-	return w[off]
-}
-func (w memWindow) Read16(off int) uint16 {
-	if !w.ok(off, 2) {
-		return 0xFFFF
-	}
-	return binary.LittleEndian.Uint16(w[off:])
-}
-func (w memWindow) Read32(off int) uint32 {
-	if !w.ok(off, 4) {
-		return 0xFFFFFFFF
-	}
-	return binary.LittleEndian.Uint32(w[off:])
-}
-func (w memWindow) Write8(off int, v uint8) {
-	if w.ok(off, 1) {
-		w[off] = v
-	}
-}
-func (w memWindow) Write16(off int, v uint16) {
-	if w.ok(off, 2) {
-		binary.LittleEndian.PutUint16(w[off:], v)
-	}
-}
-func (w memWindow) Write32(off int, v uint32) {
-	if w.ok(off, 4) {
-		binary.LittleEndian.PutUint32(w[off:], v)
-	}
-}
+// memWindow is configuration space as plain bytes: whatever a hostile
+// device could present.
+type memWindow = hwtest.ByteWindow
 
 // FuzzParseCaps: whatever configuration space a device presents, the
 // virtio capabilities found lie inside their BARs.
