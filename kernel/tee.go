@@ -189,10 +189,33 @@ func digest(dst []byte, s string) {
 // ramBytes is the model's view of guest memory: RAM through the direct
 // map. The models touch only pages being converted and their own pages.
 func ramBytes(pa uint64, n int) []byte {
-	if n < 0 || pa+uint64(n) > boot.Memory().Total {
+	// pa comes from untrusted hand-offs too (the CC blob's pointers):
+	// compare without overflow.
+	if total := boot.Memory().Total; n < 0 || pa > total || uint64(n) > total-pa {
 		return nil
 	}
 	return device.DirectBytes(pa, n)
+}
+
+// discoverSNP finds the CC blob through the boot hand-off at zeroPage and
+// the secrets and CPUID pages it names (sev.Discover). A hand-off the
+// guest cannot run with ends the guest through the GHCB MSR protocol with
+// Linux's reason, before any GHCB exists (sev_es_terminate). by names who
+// handed over, for the log line.
+func discoverSNP(cpu sev.CPU, zeroPage uint64, feat sev.Features, by string) (*sev.Discovery, error) {
+	d, err := sev.Discover(ramBytes, zeroPage, feat)
+	var de *sev.DiscoveryError
+	if errors.As(err, &de) {
+		if terr := sev.TerminateMSR(cpu, de.Set, de.Code); terr != nil {
+			err = errors.Join(err, terr)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	fmt.Printf("sev: CC blob at %#x from %s (%s): secrets page %#x, CPUID page %#x with %d functions\n",
+		d.BlobPA, d.Source, by, d.Blob.SecretsPA, d.Blob.CPUIDPA, len(d.CPUID.Funcs))
+	return d, nil
 }
 
 // quotePages is the size of the GetQuote buffer: 16 KiB, go-tdx-guest's

@@ -156,8 +156,9 @@ func printAccepted() {
 
 func modelSNP(meas reference.Measurements, seed uint64, hostile bool) (tee.Platform, error) {
 	// The firmware's pages: the secrets page, the CPUID page and the
-	// GHCB, taken from the frame like any DMA frames.
-	pages, err := device.AllocFrames(3)
+	// GHCB, taken from the frame like any DMA frames; then the pages in
+	// which the model's loader hands the CC blob over.
+	pages, err := device.AllocFrames(3 + snpmodel.LoaderPages)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +177,18 @@ func modelSNP(meas reference.Measurements, seed uint64, hostile bool) (tee.Platf
 		return nil, err
 	}
 	snpModel = mod
+	// The model's loader publishes the CC blob (aster.tee.ccblob: efi as
+	// OVMF does by default; setup-data, boot-params; none, bad-magic and
+	// bad-cpuid for the refusal tests) and hands over its zero page.
+	zeroPage, err := mod.WriteHandoff(pages.Phys()+3*tee.PageSize, snpmodel.Handoff(paramOr("aster.tee.ccblob", string(snpmodel.HandoffEFI))))
+	if err != nil {
+		return nil, err
+	}
 	feat, err := sev.Detect(mod.CPUID, mod.RDMSR)
+	if err != nil {
+		return nil, err
+	}
+	disc, err := discoverSNP(mod, zeroPage, feat, "the model's loader")
 	if err != nil {
 		return nil, err
 	}
@@ -188,14 +200,17 @@ func modelSNP(meas reference.Measurements, seed uint64, hostile bool) (tee.Platf
 	ghcbPA := pages.Phys() + 2*tee.PageSize
 	p, err := sev.New(sev.Config{
 		CPU: mod, Features: feat, SetPTE: device.SetDirectMapShared,
-		GHCB: pages.Bytes()[2*tee.PageSize:], GHCBPA: ghcbPA,
-		CPUIDPage: mod.CPUIDPage(),
+		GHCB: pages.Bytes()[2*tee.PageSize : 3*tee.PageSize], GHCBPA: ghcbPA,
+		CPUIDPage: disc.CPUIDPage,
 	})
 	if err != nil {
 		return nil, err
 	}
-	// As for TDX, an attestation device that cannot start is left out.
-	if err := sevDevice(p, pages.Bytes()[:tee.PageSize]); err != nil {
+	// As for TDX, an attestation device that cannot start is left out;
+	// so is one without a secrets page (Linux's sev-guest fails to probe).
+	if err := disc.SecretsErr; err != nil {
+		fmt.Printf("aster: /dev/sev-guest: %v\n", err)
+	} else if err := sevDevice(p, disc.Secrets); err != nil {
 		fmt.Printf("aster: /dev/sev-guest: %v\n", err)
 	}
 	return p, nil

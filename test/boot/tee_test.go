@@ -86,3 +86,38 @@ func TestUnacceptedMemory(t *testing.T) {
 		t.Errorf("status %d, want 137", status)
 	}
 }
+
+// TestSNPDiscovery boots on the SNP model with each way its loader hands
+// the CC blob over (ccblob=efi is also every other model-snp boot's): the
+// frame must find the secrets and CPUID pages through the zero page and
+// run the attestation device on the discovered secrets page. A hand-off
+// SNP cannot run with must end the guest through the GHCB MSR protocol
+// with Linux's reason, before any device starts.
+func TestSNPDiscovery(t *testing.T) {
+	for _, c := range []struct{ how, want string }{
+		{"efi", "from the EFI configuration table (the model's loader)"},
+		{"setup-data", "from setup_data (the model's loader)"},
+		{"boot-params", "from boot_params.cc_blob_address (the model's loader)"},
+	} {
+		t.Run(c.how, func(t *testing.T) {
+			out, status := boot(t, "aster.tee=model-snp aster.tee.ccblob="+c.how+" aster.teetest", bootOpts{})
+			wantConsole(t, out, "sev: CC blob at 0x", c.want, "CPUID page 0x", "tee: model-snp")
+			if status != 0 || strings.Contains(out, "teetest: FAIL") || strings.Contains(out, "/dev/sev-guest:") {
+				t.Errorf("status %d; want a clean self-test with /dev/sev-guest", status)
+			}
+		})
+	}
+	for _, c := range []struct{ how, want string }{
+		{"none", "no CC blob in the boot hand-off (termination reason set 0 code 2)"},
+		{"bad-magic", "bad CC blob: magic 0x45444dbe (termination reason set 0 code 2)"},
+		{"bad-cpuid", "CPUID page 0x"},
+	} {
+		t.Run(c.how, func(t *testing.T) {
+			out, status := boot(t, "aster.tee=model-snp aster.teetest aster.tee.ccblob="+c.how, bootOpts{})
+			wantConsole(t, out, "aster: FATAL: aster.tee=model-snp: ", c.want, "model-snp: guest terminated: termination request, reason set")
+			if status != statusFrameFatal || strings.Contains(out, "sev: CC blob at") {
+				t.Errorf("status %d, want %d, without a discovery", status, statusFrameFatal)
+			}
+		})
+	}
+}
