@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/aster-cvm/aster/frame/boot"
+	"github.com/aster-cvm/aster/frame/boot/bootparams"
 	"github.com/aster-cvm/aster/frame/device"
 	"github.com/aster-cvm/aster/frame/dma"
 	"github.com/aster-cvm/aster/frame/tee"
@@ -128,4 +130,18 @@ func dmaPrivate(plat tee.Platform) {
 	}
 	fmt.Printf("aster: asking for the device address of private page %#x on %s\n", f.Phys(), plat.Name())
 	fmt.Printf("aster: the firewall let it through: device address %#x\n", dma.CheckDeviceAddr(f.Phys(), device.PageSize))
+}
+
+// efiTables describes a UEFI boot's configuration tables for the banner:
+// what the firmware left (ACPI, SMBIOS, and on SEV-SNP the CC blob).
+func efiTables(systab uint64) string {
+	tabs, err := bootparams.ConfigTables(ramBytes, systab)
+	if err != nil {
+		return fmt.Sprintf("UEFI system table %#x: %v", systab, err)
+	}
+	names := make([]string, len(tabs))
+	for i, t := range tabs {
+		names[i] = t.GUID.Name()
+	}
+	return fmt.Sprintf("UEFI system table %#x, %d configuration tables: %s", systab, len(tabs), strings.Join(names, ", "))
 }

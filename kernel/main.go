@@ -62,9 +62,12 @@ func banner(sinceEntry time.Duration) {
 	fmt.Printf("clock: TSC %.0f MHz, local APIC in %s mode; SMEP %v, SMAP %v\n", float64(boot.TSCFrequency())/1e6, apicMode(), st.SMEP, st.SMAP)
 	fmt.Printf("fpu: %s\n", fpuLine(st))
 	fmt.Printf("memory: %d MiB RAM, %d MiB free\n", mem.RAM>>20, mem.Free>>20)
-	fmt.Printf("boot: PVH entry to main.main in %v (frame %v, runtime init %v)\n", sinceEntry.Round(10*time.Microsecond),
+	fmt.Printf("boot: %s entry to main.main in %v (frame %v, runtime init %v)\n", boot.Entry(), sinceEntry.Round(10*time.Microsecond),
 		boot.FrameBootTime().Round(10*time.Microsecond), (sinceEntry - boot.FrameBootTime()).Round(10*time.Microsecond))
 	fmt.Printf("boot: %d system calls and %d demand-paged pages before main\n", st.Syscalls, st.PageFaults)
+	if st, ok := boot.EFISystemTable(); ok {
+		fmt.Printf("boot: %s\n", efiTables(st))
+	}
 	fmt.Printf("cmdline: %s\n", boot.CommandLine())
 }
 

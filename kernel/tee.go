@@ -189,9 +189,10 @@ func digest(dst []byte, s string) {
 // ramBytes is the model's view of guest memory: RAM through the direct
 // map. The models touch only pages being converted and their own pages.
 func ramBytes(pa uint64, n int) []byte {
-	// pa comes from untrusted hand-offs too (the CC blob's pointers):
-	// compare without overflow.
-	if total := boot.Memory().Total; n < 0 || pa > total || uint64(n) > total-pa {
+	// pa comes from untrusted hand-offs too (the CC blob's pointers, a
+	// UEFI system table): only what the direct map covers, without
+	// overflow.
+	if n < 0 || !boot.Mapped(pa, uint64(n)) {
 		return nil
 	}
 	return device.DirectBytes(pa, n)

@@ -180,7 +180,9 @@ func modelSNP(meas reference.Measurements, seed uint64, hostile bool) (tee.Platf
 	// The model's loader publishes the CC blob (aster.tee.ccblob: efi as
 	// OVMF does by default; setup-data, boot-params; none, bad-magic and
 	// bad-cpuid for the refusal tests) and hands over its zero page.
-	zeroPage, err := mod.WriteHandoff(pages.Phys()+3*tee.PageSize, snpmodel.Handoff(paramOr("aster.tee.ccblob", string(snpmodel.HandoffEFI))))
+	// On a UEFI boot the blob joins the firmware's configuration tables.
+	systab, _ := boot.EFISystemTable()
+	zeroPage, err := mod.WriteHandoff(pages.Phys()+3*tee.PageSize, snpmodel.Handoff(paramOr("aster.tee.ccblob", string(snpmodel.HandoffEFI))), systab)
 	if err != nil {
 		return nil, err
 	}

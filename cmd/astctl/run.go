@@ -84,7 +84,7 @@ func init() {
 	f.DurationVar(&runFlags.timeout, "timeout", 0, "kill QEMU and exit 124 after this long (0: no limit)")
 	f.StringVar(&runFlags.qemu, "qemu", qemu.DefaultBinary, "QEMU binary (name in PATH or path)")
 	f.StringVar(&runFlags.accel, "accel", string(qemu.AccelAuto), "accelerator: auto, tcg or kvm")
-	f.StringVar(&runFlags.firmware, "firmware", "auto", "BIOS: auto (qboot when installed, else SeaBIOS), seabios, or a file for -bios")
+	f.StringVar(&runFlags.firmware, "firmware", "auto", "firmware: auto (qboot when installed, else SeaBIOS), seabios, uefi (OVMF booting DIR/kernel.efi), or a file for -bios")
 	f.StringVar(&runFlags.initrd, "initrd", "", `initial RAM disk passed with -initrd (default: the build's initramfs.cpio.gz, if any; "none": no initrd)`)
 	f.BoolVar(&runFlags.dryRun, "dry-run", false, "print the QEMU command line and exit without building or booting")
 	f.BoolVar(&runFlags.build, "build", false, "rebuild the image even if DIR already has one")
@@ -120,6 +120,14 @@ func runRun(cmd *cobra.Command, args []string) error {
 	}
 
 	kernel := kernelPath(dir)
+	fw := firmware(runFlags.firmware)
+	if runFlags.firmware == "uefi" {
+		// The same build's UEFI application, started by OVMF.
+		if fw, err = qemu.UEFIFirmware(); err != nil && !runFlags.dryRun {
+			return badInput(err)
+		}
+		kernel = filepath.Join(filepath.Dir(kernel), kimage.EFIFile)
+	}
 	needBuild := runFlags.build || !fileExists(kernel)
 	if needBuild && !runFlags.dryRun {
 		if _, err := buildImage(cmdContext(cmd), dir, runFlags.source, nil, "", false, ""); err != nil {
@@ -191,7 +199,7 @@ func runRun(cmd *cobra.Command, args []string) error {
 		Memory:      runFlags.memory,
 		SMP:         runFlags.smp,
 		Accel:       accel,
-		Firmware:    firmware(runFlags.firmware),
+		Firmware:    fw,
 		Interactive: interactive,
 		Disks:       runFlags.disks,
 		Channels:    runFlags.channels,

@@ -109,6 +109,24 @@ func TestRunDryRun(t *testing.T) {
 	}
 }
 
+// TestRunDryRunUEFI: --firmware uefi boots the build's kernel.efi under
+// OVMF.
+func TestRunDryRunUEFI(t *testing.T) {
+	fw, err := qemu.UEFIFirmware()
+	if err != nil {
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	out, code := runAstctl(t, "run", dir, "--dry-run", "--accel", "tcg", "--firmware", "uefi")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	want := "-bios " + fw + " -m 256M -smp 1 -kernel " + filepath.Join(dir, "kernel.efi") + " -serial stdio"
+	if !strings.Contains(out, want) {
+		t.Errorf("dry run printed\n%s\nwant it to contain\n%s", out, want)
+	}
+}
+
 func TestRunBadInput(t *testing.T) {
 	dir := fakeKernelDir(t)
 	unpatched := t.TempDir()

@@ -146,3 +146,31 @@ func Clock() vdso.Clock { return rt.Clock() }
 
 // Nanotime returns CLOCK_MONOTONIC as the frame keeps it, in nanoseconds.
 func Nanotime() int64 { return rt.Nanotime() }
+
+// Entry names how the machine entered the frame: "PVH" (QEMU -kernel
+// kernel.elf, Firecracker, Cloud Hypervisor) or "UEFI" (kernel.efi started
+// by UEFI firmware such as OVMF).
+func Entry() string {
+	if _, ok := rt.EFISystemTable(); ok {
+		return "UEFI"
+	}
+	return "PVH"
+}
+
+// EFISystemTable returns the physical address of the EFI system table of
+// a UEFI boot (its configuration tables name the ACPI RSDP, SMBIOS and,
+// on SEV-SNP, the CC blob), or false after a PVH boot. Boot services are
+// gone; the table and what it points to are firmware data the kernel
+// only reads.
+func EFISystemTable() (uint64, bool) { return rt.EFISystemTable() }
+
+// ZeroPage returns the physical address of the Linux zero page (struct
+// boot_params, frame/boot/bootparams) the boot left, or false if it left
+// none: a UEFI boot leaves one with efi_info set, as Linux's EFI stub
+// does, which is where CC-blob discovery (frame/sev Discover) looks.
+func ZeroPage() (uint64, bool) { return rt.ZeroPage() }
+
+// Mapped reports whether [pa, pa+n) lies in the frame's direct map: RAM,
+// or (read-only) the firmware tables of a UEFI boot. Physical addresses
+// from a boot hand-off must pass it before anything reads them.
+func Mapped(pa, n uint64) bool { return rt.DirectMapped(pa, n) }

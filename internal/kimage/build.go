@@ -146,6 +146,18 @@ func Build(ctx context.Context, opts BuildOptions) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
+	outputs := []Output{out, symOut}
+	// The same kernel as a UEFI application, for firmware boots (OVMF,
+	// TDVF); a guest without the frame's UEFI entry gets none.
+	efiOut, err := writeEFI(tmp)
+	switch {
+	case errors.Is(err, ErrNoEFIEntry):
+	case err != nil:
+		return nil, err
+	default:
+		progress("wrote %s for UEFI boot", EFIFile)
+		outputs = append(outputs, efiOut)
+	}
 	var initramfs *Initramfs
 	if opts.Initramfs != nil {
 		progress("writing %s (%d entries)", opts.Initramfs.FileName(), len(opts.Initramfs.entries))
@@ -165,7 +177,7 @@ func Build(ctx context.Context, opts BuildOptions) (*Manifest, error) {
 		Env:       env,
 		Cmdline:   opts.Cmdline,
 		Image:     layout,
-		Outputs:   []Output{out, symOut},
+		Outputs:   outputs,
 		Initramfs: initramfs,
 	}
 	if initramfs != nil {
@@ -173,8 +185,15 @@ func Build(ctx context.Context, opts BuildOptions) (*Manifest, error) {
 	}
 	// Replace the kernel first and the manifest second: a manifest never
 	// describes a kernel that is not there yet.
-	for _, name := range []string{SymbolsFile, KernelFile} {
-		if err := os.Rename(filepath.Join(tmp, name), filepath.Join(opts.OutDir, name)); err != nil {
+	for _, name := range []string{SymbolsFile, EFIFile, KernelFile} {
+		err := os.Rename(filepath.Join(tmp, name), filepath.Join(opts.OutDir, name))
+		if errors.Is(err, fs.ErrNotExist) && name == EFIFile {
+			err = os.Remove(filepath.Join(opts.OutDir, name))
+			if errors.Is(err, fs.ErrNotExist) {
+				err = nil
+			}
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -273,6 +292,27 @@ func gitState(ctx context.Context, dir string) *GitInfo {
 		return nil
 	}
 	return &GitInfo{Commit: commit, Describe: describe, Dirty: strings.HasSuffix(describe, "-dirty")}
+}
+
+// writeEFI writes dir's kernel as a UEFI application (EFIImage) and
+// describes it.
+func writeEFI(dir string) (Output, error) {
+	img, err := os.ReadFile(filepath.Join(dir, KernelFile))
+	if err != nil {
+		return Output{}, err
+	}
+	syms, err := os.ReadFile(filepath.Join(dir, SymbolsFile))
+	if err != nil {
+		return Output{}, err
+	}
+	efi, err := EFIImage(img, syms)
+	if err != nil {
+		return Output{}, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, EFIFile), efi, 0o644); err != nil {
+		return Output{}, err
+	}
+	return describeFile(dir, EFIFile)
 }
 
 // stripKernel saves dir's kernel as SymbolsFile and strips the symbol

@@ -79,9 +79,9 @@ func TestBuildRealGoBinary(t *testing.T) {
 	if l != m.Image {
 		t.Errorf("manifest image %+v, read back %+v", m.Image, l)
 	}
-	// The link address convention: the image starts at physical 2 MiB.
-	if l.Start != 2<<20 {
-		t.Errorf("image starts at %#x, want 2 MiB", l.Start)
+	// The link address convention: the image starts at physical 16 MiB.
+	if l.Start != 16<<20 {
+		t.Errorf("image starts at %#x, want 16 MiB", l.Start)
 	}
 	if got, err := InspectFile(filepath.Join(dir, SymbolsFile), fakeSyms); err != nil || got != l {
 		t.Errorf("InspectFile = %+v, %v", got, err)
@@ -118,7 +118,7 @@ func TestBuildManifest(t *testing.T) {
 		m.Package != "./internal/kimage/testdata/fakekernel" || !strings.HasPrefix(m.GoVersion, "go1.") {
 		t.Errorf("manifest fields: %+v", m)
 	}
-	if !strings.Contains(m.LDFlags, "-T=-2145382400") || strings.Contains(m.LDFlags, "-s") {
+	if !strings.Contains(m.LDFlags, "-T=-2130702336") || strings.Contains(m.LDFlags, "-s") {
 		t.Errorf("ldflags %q", m.LDFlags)
 	}
 	for _, kv := range []string{"GOOS=linux", "GOARCH=amd64", "CGO_ENABLED=0"} {

@@ -20,10 +20,12 @@ const (
 	KernBase = 0xffffffff80000000
 
 	// LinkText is the -T value the kernel is linked with:
-	// 0xffffffff80201000 as a signed decimal, because the Go linker parses
+	// 0xffffffff81001000 as a signed decimal, because the Go linker parses
 	// -T as an int64 (BOOT-FACTS.md). The first PT_LOAD then starts one page
-	// lower, at physical 2 MiB.
-	LinkText = "-2145382400"
+	// lower, at physical 16 MiB: Linux's default CONFIG_PHYSICAL_START, and
+	// above what UEFI firmware keeps low (OVMF's S3 ACPI NVS at 8-9 MiB),
+	// so kernel.efi can be copied to its link address.
+	LinkText = "-2130702336"
 
 	// EntrySymbol is the 32-bit PVH entry point of the kernel.
 	EntrySymbol = "github.com/aster-cvm/aster/frame/internal/rt.pvhEntry"

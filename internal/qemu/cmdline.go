@@ -71,7 +71,7 @@ func detectAccel(cpuinfo []byte, kvmExists bool) Accel {
 
 // Config is one guest boot.
 type Config struct {
-	Kernel string // path of the PVH-patched kernel ELF
+	Kernel string // path of the PVH-patched kernel ELF (or kernel.efi under UEFI firmware)
 	// Initrd is the initial RAM disk (-initrd), or "" for none. For a PVH
 	// kernel, QEMU 7.2's x86_load_linux (hw/i386/x86.c) puts the file in
 	// fw_cfg (FW_CFG_INITRD_ADDR/SIZE/DATA, page-aligned at the top of RAM
@@ -230,6 +230,23 @@ func DefaultFirmware() string {
 		}
 	}
 	return ""
+}
+
+// ovmfPaths are where distributions install OVMF as one image for -bios
+// (Debian/Ubuntu: ovmf; QEMU's own copy in qemu-system-data).
+var ovmfPaths = []string{"/usr/share/ovmf/OVMF.fd", "/usr/share/qemu/OVMF.fd", "/usr/share/edk2/ovmf/OVMF.fd"}
+
+// UEFIFirmware returns the path of an OVMF image for -bios, or an error
+// naming where it looked. With it the guest boots kernel.efi as a UEFI
+// application (the path TDVF and SNP-enabled OVMF take), not kernel.elf
+// through PVH.
+func UEFIFirmware() (string, error) {
+	for _, p := range ovmfPaths {
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("no OVMF image in %s (Debian/Ubuntu: apt-get install ovmf)", strings.Join(ovmfPaths, ", "))
 }
 
 // JoinCmdline joins kernel command-line fragments with single spaces,

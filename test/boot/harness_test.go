@@ -131,6 +131,9 @@ type bootOpts struct {
 	// SeaBIOS boots through QEMU's SeaBIOS and its pvh.bin option ROM
 	// instead of the default firmware (qboot when installed).
 	SeaBIOS bool
+	// UEFI boots kernel.efi through OVMF instead of kernel.elf through
+	// PVH.
+	UEFI bool
 	// Disks are raw images attached as virtio-blk devices; AccessPlatform
 	// makes the virtio devices offer ACCESS_PLATFORM (as astctl run
 	// --tee-model does).
@@ -191,6 +194,13 @@ func boot(t *testing.T, extra string, opts bootOpts) (output string, status int)
 	}
 	if opts.SeaBIOS {
 		cfg.Firmware = ""
+	}
+	if opts.UEFI {
+		fw, err := qemu.UEFIFirmware()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Firmware, cfg.Kernel = fw, filepath.Join(dir, kimage.EFIFile)
 	}
 	if opts.Initrd != "" {
 		cfg.Initrd = opts.Initrd

@@ -198,32 +198,83 @@ func MustGUID(s string) GUID {
 	return g
 }
 
-// FindConfigTable looks guid up in the configuration tables of the EFI
-// system table at systab and returns its VendorTable pointer, or false.
-func FindConfigTable(mem tee.Memory, systab uint64, guid GUID) (uint64, bool, error) {
+// ConfigTables returns the configuration tables of the EFI system table at
+// systab.
+func ConfigTables(mem tee.Memory, systab uint64) ([]ConfigEntry, error) {
 	st, err := read(mem, systab, efiSystabSize, "EFI system table")
 	if err != nil {
-		return 0, false, err
+		return nil, err
 	}
 	if sig := le.Uint64(st); sig != EFISystemTableSignature {
-		return 0, false, bad("EFI system table signature %#x", sig)
+		return nil, bad("EFI system table signature %#x", sig)
 	}
 	n, tables := le.Uint32(st[efiSystabNrTables:]), le.Uint64(st[efiSystabTables:])
 	if n > MaxConfigTables {
-		return 0, false, bad("%d EFI configuration tables", n)
+		return nil, bad("%d EFI configuration tables", n)
 	}
 	if n == 0 {
-		return 0, false, nil
+		return nil, nil
 	}
 	t, err := read(mem, tables, int(n)*efiConfigEntrySize, "EFI configuration table")
 	if err != nil {
+		return nil, err
+	}
+	out := make([]ConfigEntry, n)
+	for i := range out {
+		e := t[i*efiConfigEntrySize:]
+		out[i] = ConfigEntry{GUID: GUID(e[:16]), Table: le.Uint64(e[16:])}
+	}
+	return out, nil
+}
+
+// FindConfigTable looks guid up in the configuration tables of the EFI
+// system table at systab and returns its VendorTable pointer, or false.
+func FindConfigTable(mem tee.Memory, systab uint64, guid GUID) (uint64, bool, error) {
+	tabs, err := ConfigTables(mem, systab)
+	if err != nil {
 		return 0, false, err
 	}
-	for i := 0; i < int(n); i++ {
-		e := t[i*efiConfigEntrySize:]
-		if GUID(e[:16]) == guid {
-			return le.Uint64(e[16:]), true, nil
+	for _, e := range tabs {
+		if e.GUID == guid {
+			return e.Table, true, nil
 		}
 	}
 	return 0, false, nil
+}
+
+// String formats g in the textual form ParseGUID reads.
+func (g GUID) String() string {
+	return fmt.Sprintf("%08x-%04x-%04x-%x-%x", le.Uint32(g[:]), le.Uint16(g[4:]), le.Uint16(g[6:]), g[8:10], g[10:])
+}
+
+// guidNames names the configuration tables firmware commonly installs
+// (UEFI 2.10 §4.6; edk2 MdePkg/Include/Guid; Linux include/linux/efi.h).
+var guidNames = map[GUID]string{
+	MustGUID("8868e871-e4f1-11d3-bc22-0080c73c8881"): "ACPI 2.0",
+	MustGUID("eb9d2d30-2d88-11d3-9a16-0090273fc14d"): "ACPI 1.0",
+	MustGUID("f2fd1544-9794-4a2c-992e-e5bbcf20e394"): "SMBIOS 3",
+	MustGUID("eb9d2d31-2d88-11d3-9a16-0090273fc14d"): "SMBIOS",
+	MustGUID("067b1f5f-cf26-44c5-8554-93d777912d42"): "SEV-SNP CC blob",
+	MustGUID("adf956ad-e98c-484c-ae11-b51c7d336447"): "SEV launch secret",
+	MustGUID("dcfa911d-26eb-469f-a220-38b7dc461220"): "memory attributes",
+	MustGUID("4c19049f-4137-4dd3-9c10-8b97a83ffdfa"): "memory type information",
+	MustGUID("05ad34ba-6f02-4214-952e-4da0398e2bb9"): "DXE services",
+	MustGUID("7739f24c-93d7-11d4-9a3a-0090273fc14d"): "HOB list",
+	MustGUID("49152e77-1ada-4764-b7a2-7afefed95e8b"): "debug image info",
+	MustGUID("060cc026-4c0d-4dda-8f41-595fef00a502"): "memory status code",
+	MustGUID("eb66918a-7eef-402a-842e-931d21c38ae9"): "RT properties",
+	MustGUID("d5d1de3c-105c-44f9-9ea9-bcef98120031"): "Linux unaccepted memory",
+	MustGUID("b122a263-3661-4f68-9929-78f8b0d62180"): "EFI system resource",
+	MustGUID("3c699197-093c-4c69-b06b-128ae3481dc9"): "conformance profiles",
+	MustGUID("ee4e5898-3914-4259-9d6e-dc7bd79403cf"): "LZMA decompress",
+	MustGUID("d719b2cb-3d3a-4596-a3bc-dad00e67656f"): "image security database",
+}
+
+// Name names g if it is a well-known configuration table, else gives the
+// GUID.
+func (g GUID) Name() string {
+	if n, ok := guidNames[g]; ok {
+		return n
+	}
+	return g.String()
 }

@@ -66,9 +66,15 @@ func SystemTable(tables uint64, n int) []byte {
 	le.PutUint64(b, EFISystemTableSignature)
 	le.PutUint32(b[8:], 2<<16|100)      // revision 2.100
 	le.PutUint32(b[12:], efiSystabSize) // header size as read
-	le.PutUint32(b[efiSystabNrTables:], uint32(n))
-	le.PutUint64(b[efiSystabTables:], tables)
+	SetConfigTables(b, tables, n)
 	return b
+}
+
+// SetConfigTables points the EFI system table st (as SystemTable makes
+// it, or a copy of a real one) at n configuration tables at tables.
+func SetConfigTables(st []byte, tables uint64, n int) {
+	le.PutUint32(st[efiSystabNrTables:], uint32(n))
+	le.PutUint64(st[efiSystabTables:], tables)
 }
 
 // Builder lays structures out in a region of guest memory, one after the

@@ -51,22 +51,15 @@ func start64(startInfo uintptr) {
 	hasRDRAND = ecx&arch.FeatRDRAND != 0
 	hasRDSEED = ebx7&arch.FeatRDSEED != 0
 
-	si := physRead(uint64(startInfo), 56)
-	le := binary.LittleEndian
-	if si == nil || le.Uint32(si) != startInfoMagic {
-		bootFail("no PVH start info (boot with a PVH loader such as QEMU -kernel)")
+	efiEntryPC = efiEntryAddr()
+	var rsdp uint64
+	if h := physRead(uint64(startInfo), 8); h != nil && binary.LittleEndian.Uint64(h) == efiInfoMagic {
+		rsdp = readEFIHandoff(uint64(startInfo))
+	} else {
+		rsdp = readPVH(uint64(startInfo))
 	}
-	if cl := le.Uint64(si[siCmdline:]); cl != 0 {
-		s := cstring(phys(mm.PhysAddr(cl)), len(cmdline)-1)
-		cmdlineLen = copy(cmdline[:], s)
-	}
-	if le.Uint32(si[siVersion:]) < 1 {
-		bootFail("PVH start info version 0 has no memory map")
-	}
-	readMemmap(le.Uint64(si[siMemmap:]), uint64(le.Uint32(si[siMemmapCount:])))
-	readModules(le.Uint64(si[siModlist:]), uint64(le.Uint32(si[siNrModules:])))
 	textStart, textEnd, imageEnd, pclntabStart, pclntabEnd = imageBounds()
-	acpiInit(le.Uint64(si[siRsdp:]))
+	acpiInit(rsdp)
 
 	initFrames()
 	initPageTables()
@@ -78,6 +71,26 @@ func start64(startInfo uintptr) {
 		frameFaultTest()
 	}
 	startRuntime()
+}
+
+// readPVH takes the command line, the RAM ranges and the modules from a
+// PVH start_info at pa, and returns the ACPI RSDP it names (0: none).
+func readPVH(pa uint64) uint64 {
+	si := physRead(pa, 56)
+	le := binary.LittleEndian
+	if si == nil || le.Uint32(si) != startInfoMagic {
+		bootFail("no PVH start info (boot with a PVH loader such as QEMU -kernel, or as kernel.efi from UEFI)")
+	}
+	if cl := le.Uint64(si[siCmdline:]); cl != 0 {
+		s := cstring(phys(mm.PhysAddr(cl)), len(cmdline)-1)
+		cmdlineLen = copy(cmdline[:], s)
+	}
+	if le.Uint32(si[siVersion:]) < 1 {
+		bootFail("PVH start info version 0 has no memory map")
+	}
+	readMemmap(le.Uint64(si[siMemmap:]), uint64(le.Uint32(si[siMemmapCount:])))
+	readModules(le.Uint64(si[siModlist:]), uint64(le.Uint32(si[siNrModules:])))
+	return le.Uint64(si[siRsdp:])
 }
 
 // frameFaultTest faults inside the frame on purpose (aster.frametest=fault
@@ -189,6 +202,13 @@ func initPageTables() {
 		s, e := ramRanges[i][0]&^(mm.PageSize-1), ramRanges[i][1]
 		if !kpt.MapRange(mm.VirtAddr(directMapBase+s), mm.PhysAddr(s), (e-s)&^(mm.PageSize-1), rw|mm.PTENoExec) {
 			bootFail("cannot build the direct map")
+		}
+	}
+	// A UEFI boot's firmware tables, read-only (efiFirmwareData).
+	for i := 0; i < nFW; i++ {
+		s, e := fwRanges[i][0]&^(mm.PageSize-1), fwRanges[i][1]
+		if !kpt.MapRange(mm.VirtAddr(directMapBase+s), mm.PhysAddr(s), (e-s)&^(mm.PageSize-1), mm.PTEGlobal|mm.PTENoExec) {
+			bootFail("cannot map the firmware tables")
 		}
 	}
 	// The image with 2 MiB pages up to its bss, 4 KiB pages from there so
@@ -315,11 +335,12 @@ const runtimeEnv = "GODEBUG="
 // Entry-point addresses (start64 fills them in; init takes them again so
 // the linker keeps the assembly-only entry points, which only the
 // hardware refers to).
-var syscallEntryPC, idleLoopPC, pvhEntryPC uintptr
+var syscallEntryPC, idleLoopPC, pvhEntryPC, efiEntryPC uintptr
 
 // hasSMEP and hasSMAP record the protections start64 turned on.
 var hasSMEP, hasSMAP bool
 
 func init() {
 	syscallEntryPC, idleLoopPC, pvhEntryPC = entryAddrs()
+	efiEntryPC = efiEntryAddr()
 }

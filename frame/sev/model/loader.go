@@ -45,8 +45,13 @@ var acpi20GUID = bootparams.MustGUID("8868e871-e4f1-11d3-bc22-0080c73c8881")
 // the zero page's address, which the loader would pass in RSI (Linux
 // 64-bit boot protocol).
 //
+// systab is the real EFI system table of a UEFI boot, or 0. With one, the
+// EFI hand-off extends it as OVMF's AmdSevDxe does
+// (InstallConfigurationTable): a copy of the system table whose
+// configuration tables are the firmware's plus the CC blob.
+//
 // Preconditions: New had Memory, SecretsPA and CPUIDPA.
-func (m *Model) WriteHandoff(base uint64, how Handoff) (uint64, error) {
+func (m *Model) WriteHandoff(base uint64, how Handoff, systab uint64) (uint64, error) {
 	mem := m.cfg.Memory
 	if mem == nil || m.cfg.SecretsPA == 0 || m.cfg.CPUIDPA == 0 {
 		return 0, fmt.Errorf("model-snp: no secrets or CPUID page to hand off")
@@ -86,11 +91,22 @@ func (m *Model) WriteHandoff(base uint64, how Handoff) (uint64, error) {
 			}
 			z.SetSetupData(sd)
 		case HandoffEFI, HandoffBadMagic, HandoffBadCPUID:
-			tab, err := b.Put(bootparams.ConfigTable([]bootparams.ConfigEntry{{GUID: acpi20GUID}, {GUID: sev.CCBlobGUID, Table: blobPA}}), 8)
+			entries := []bootparams.ConfigEntry{{GUID: acpi20GUID}}
+			stBytes := bootparams.SystemTable(0, 0)
+			if systab != 0 {
+				var err error
+				if entries, err = bootparams.ConfigTables(mem, systab); err != nil {
+					return 0, err
+				}
+				copy(stBytes, mem(systab, len(stBytes)))
+			}
+			entries = append(entries, bootparams.ConfigEntry{GUID: sev.CCBlobGUID, Table: blobPA})
+			tab, err := b.Put(bootparams.ConfigTable(entries), 8)
 			if err != nil {
 				return 0, err
 			}
-			st, err := b.Put(bootparams.SystemTable(tab, 2), 8)
+			bootparams.SetConfigTables(stBytes, tab, len(entries))
+			st, err := b.Put(stBytes, 8)
 			if err != nil {
 				return 0, err
 			}

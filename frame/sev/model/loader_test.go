@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aster-cvm/aster/frame/boot/bootparams"
 	"github.com/aster-cvm/aster/frame/sev"
 	"github.com/aster-cvm/aster/frame/sev/model"
 )
@@ -34,7 +35,7 @@ func TestHandoff(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			zp, err := m.WriteHandoff(loaderPA, c.how)
+			zp, err := m.WriteHandoff(loaderPA, c.how, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -67,14 +68,50 @@ func TestHandoff(t *testing.T) {
 	}
 	mc := &machine{ram: make([]byte, memSize)}
 	m, _ := model.New(model.Config{Memory: mc.mem, MemSize: memSize})
-	if _, err := m.WriteHandoff(loaderPA, model.HandoffEFI); err == nil {
+	if _, err := m.WriteHandoff(loaderPA, model.HandoffEFI, 0); err == nil {
 		t.Error("a hand-off without secrets and CPUID pages")
 	}
 	m, _ = model.New(model.Config{Memory: mc.mem, MemSize: memSize, SecretsPA: secretsPA, CPUIDPA: cpuidPA})
-	if _, err := m.WriteHandoff(loaderPA, "tftp"); err == nil {
+	if _, err := m.WriteHandoff(loaderPA, "tftp", 0); err == nil {
 		t.Error("an unknown hand-off")
 	}
-	if _, err := m.WriteHandoff(memSize-4096, model.HandoffEFI); err == nil {
+	if _, err := m.WriteHandoff(memSize-4096, model.HandoffEFI, 0); err == nil {
 		t.Error("a hand-off past the end of memory")
+	}
+}
+
+// TestHandoffExtendsFirmwareTables: after a UEFI boot the loader's EFI
+// hand-off is the firmware's system table with the CC blob added, as
+// OVMF's AmdSevDxe installs it; the firmware's own table is left alone.
+func TestHandoffExtendsFirmwareTables(t *testing.T) {
+	mc := &machine{ram: make([]byte, memSize)}
+	m, err := model.New(model.Config{Memory: mc.mem, MemSize: memSize, SecretsPA: secretsPA, CPUIDPA: cpuidPA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const fwTables, fwSystab = 0x20000, 0x20100
+	firmware := []bootparams.ConfigEntry{
+		{GUID: bootparams.MustGUID("8868e871-e4f1-11d3-bc22-0080c73c8881"), Table: 0x7000},
+		{GUID: bootparams.MustGUID("f2fd1544-9794-4a2c-992e-e5bbcf20e394"), Table: 0x7100},
+	}
+	copy(mc.mem(fwTables, 48), bootparams.ConfigTable(firmware))
+	copy(mc.mem(fwSystab, 0x78), bootparams.SystemTable(fwTables, 2))
+	zp, err := m.WriteHandoff(loaderPA, model.HandoffEFI, fwSystab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	feat, _ := sev.Detect(m.CPUID, m.RDMSR)
+	d, err := sev.Discover(mc.mem, zp, feat)
+	if err != nil || d.Source != sev.FromEFI {
+		t.Fatalf("discovery: %v from %q", err, d.Source)
+	}
+	z, _ := bootparams.ReadZeroPage(mc.mem, zp)
+	st, _ := z.EFISystemTable()
+	got, err := bootparams.ConfigTables(mc.mem, st)
+	if err != nil || len(got) != 3 || got[0] != firmware[0] || got[1] != firmware[1] || got[2].GUID != sev.CCBlobGUID {
+		t.Errorf("extended tables %+v, %v", got, err)
+	}
+	if orig, _ := bootparams.ConfigTables(mc.mem, fwSystab); len(orig) != 2 {
+		t.Errorf("the firmware's table changed: %+v", orig)
 	}
 }

@@ -33,8 +33,8 @@ var code = []byte{
 	0x0f, 0x05, // syscall
 	// 33: msg
 	'h', 'e', 'l', 'l', 'o', ' ', 'f', 'r', 'o', 'm', ' ', 'r', 'i', 'n', 'g', ' ', '3', '\n',
-	// 51: read kernel memory: movabs rax, [0xffffffff80200000]
-	0x48, 0xa1, 0x00, 0x00, 0x20, 0x80, 0xff, 0xff, 0xff, 0xff,
+	// 51: read kernel memory: movabs rax, [0xffffffff81000000]
+	0x48, 0xa1, 0x00, 0x00, 0x00, 0x81, 0xff, 0xff, 0xff, 0xff,
 	// 61: store to 0x600000 (unmapped), then exit(7)
 	0xc6, 0x04, 0x25, 0x00, 0x00, 0x60, 0x00, 0x2a, // mov byte [0x600000], 42
 	0xb8, 0x3c, 0x00, 0x00, 0x00, // mov eax, 60
@@ -148,7 +148,7 @@ func testKernelFault(vm *user.VmSpace) error {
 		return fmt.Errorf("run ended with %d", r)
 	}
 	e := c.Exception()
-	if e.Vector != 14 || e.CR2 != 0xffffffff80200000 || e.ErrorCode&4 == 0 {
+	if e.Vector != 14 || e.CR2 != 0xffffffff81000000 || e.ErrorCode&4 == 0 {
 		return fmt.Errorf("exception %+v", e)
 	}
 	if c.Regs.RIP != codeVA+entryKernel {
@@ -240,7 +240,7 @@ func testCopies(vm *user.VmSpace) error {
 	if _, err := vm.WriteAt(b, codeVA); !errors.Is(err, user.ErrFault) {
 		return fmt.Errorf("write to read-only code: %v", err)
 	}
-	if _, err := vm.ReadAt(b, 0xffffffff80200000); err == nil {
+	if _, err := vm.ReadAt(b, 0xffffffff81000000); err == nil {
 		return errors.New("read of a kernel address through the user space")
 	}
 	// A copy across the end of a mapping is short, with ErrFault.

@@ -388,7 +388,7 @@ func (w *worker) dataPtr() uint64 {
 	return w.data + off
 }
 
-var kernelAddrs = []uint64{0xffffffff80200000, 0xffffffff80000000, 0xffff800000000000, 0xffff888000000000,
+var kernelAddrs = []uint64{0xffffffff81000000, 0xffffffff80000000, 0xffff800000000000, 0xffff888000000000,
 	0xffffffffff600000, 0xfffffffffffff000, 0xffffffff80201001}
 var nonCanonical = []uint64{1 << 47, 0x8000000000000000, 0xdead000000000000, 0x0000800000001000, 0x7fffffffffff}
 var lowAddrs = []uint64{0x1000, 0x10000, 0x10001, 0x100000000000, 0x7ff000000000, 0x7ff000000ffd} // unmapped (not the initial stack: the runtime keeps argv there)

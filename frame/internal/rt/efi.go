@@ -1,0 +1,203 @@
+package rt
+
+import (
+	"encoding/binary"
+
+	"github.com/aster-cvm/aster/frame/internal/mm"
+)
+
+// The UEFI boot (efi_amd64.s): efiEntry hands start64 a 64 KiB buffer
+// instead of a PVH start_info. Layout (efi_amd64.s has the same numbers):
+// u64 magic "ASTEREFI", u64 EFI system table, u64 memory-map size, u64
+// descriptor size, u64 command-line length; the ASCII command line at
+// 0x100; the final UEFI memory map (the one ExitBootServices accepted) at
+// 0x1000; the initrd's address and size at 40 and 48 (0: none).
+const (
+	efiInfoMagic  = 0x4946455245545341 // "ASTEREFI", little-endian
+	efiInfoSize   = 0x10000
+	eiSystab      = 8
+	eiMapSize     = 16
+	eiDescSize    = 24
+	eiCmdLen      = 32
+	eiInitrd      = 40
+	eiInitrdSize  = 48
+	eiCmdline     = 0x100
+	eiCmdMax      = 0xEFF
+	eiMap         = 0x1000
+	eiMapMax      = 0xF000
+	efiDescMinLen = 40
+)
+
+// UEFI memory types the OS owns after ExitBootServices (UEFI 2.10 §7.2,
+// EFI_MEMORY_TYPE): loader code and data, boot-services code and data,
+// conventional memory. Everything else (runtime services, ACPI tables and
+// NVS, MMIO, reserved, unaccepted) stays out of the frame's RAM.
+func efiUsable(typ uint32) bool { return typ >= 1 && typ <= 4 || typ == 7 }
+
+// efiFirmwareData reports the memory types holding tables the kernel may
+// read after the boot: runtime-services code and data (the system table
+// and its configuration tables), ACPI reclaim and NVS (the ACPI tables).
+// The frame maps them read-only in the direct map and never allocates
+// them.
+func efiFirmwareData(typ uint32) bool { return typ == 5 || typ == 6 || typ == 9 || typ == 10 }
+
+// fwRanges are the firmware ranges of a UEFI boot (efiFirmwareData).
+var (
+	fwRanges [32][2]uint64
+	nFW      int
+)
+
+// EFI configuration-table GUIDs for the ACPI RSDP (UEFI 2.10 §4.6), in
+// memory byte order.
+var (
+	efiACPI20GUID = [16]byte{0x71, 0xe8, 0x68, 0x88, 0xf1, 0xe4, 0xd3, 0x11, 0xbc, 0x22, 0x00, 0x80, 0xc7, 0x3c, 0x88, 0x81}
+	efiACPI10GUID = [16]byte{0x30, 0x2d, 0x9d, 0xeb, 0x88, 0x2d, 0xd3, 0x11, 0x9a, 0x16, 0x00, 0x90, 0x27, 0x3f, 0xc1, 0x4d}
+)
+
+// efiSystab is the EFI system table of a UEFI boot (0: PVH boot).
+var efiSystab uint64
+
+// efiZeroPage is the Linux zero page (struct boot_params) a UEFI boot
+// leaves for the kernel, as Linux's EFI stub does: only efi_info (the
+// "EL64" signature and the system table) is set, which is where the
+// kernel's CC-blob discovery looks (frame/boot/bootparams).
+var efiZeroPage [4096]byte
+
+// efiBootTables holds efiEntry's boot page tables: six 4 KiB pages,
+// aligned inside seven.
+var efiBootTables [7 << 12]byte
+
+// Assembly (efi_amd64.s).
+func efiEntry()
+func efi64()
+func efiEntryAddr() uintptr
+
+// readEFIHandoff takes the command line, the RAM ranges and the ACPI RSDP
+// from a UEFI boot's hand-off buffer at pa, and returns the RSDP.
+func readEFIHandoff(pa uint64) uint64 {
+	b := physRead(pa, efiInfoSize)
+	if b == nil {
+		bootFail("unreadable UEFI hand-off")
+	}
+	le := binary.LittleEndian
+	efiSystab = le.Uint64(b[eiSystab:])
+	n := le.Uint64(b[eiCmdLen:])
+	if n > eiCmdMax {
+		n = eiCmdMax
+	}
+	cmdlineLen = copy(cmdline[:len(cmdline)-1], b[eiCmdline:eiCmdline+n])
+	// Load options often end in blanks or a NUL the firmware counted.
+	trim := func() {
+		for cmdlineLen > 0 && (cmdline[cmdlineLen-1] == ' ' || cmdline[cmdlineLen-1] == 0) {
+			cmdlineLen--
+		}
+	}
+	trim()
+	// OVMF appends "initrd=initrd" for the Linux EFI stub, which consumes
+	// it (X86QemuLoadImageLib; the stub's efi_load_initrd_cmdline): here
+	// it would reach init after "--". The initrd comes through LoadFile2.
+	const ovmfInitrd = "initrd=initrd"
+	if n := cmdlineLen - len(ovmfInitrd); n >= 0 && string(cmdline[n:cmdlineLen]) == ovmfInitrd && (n == 0 || cmdline[n-1] == ' ') {
+		cmdlineLen = n
+		trim()
+	}
+	if a, n := le.Uint64(b[eiInitrd:]), le.Uint64(b[eiInitrdSize:]); n != 0 {
+		// The pages efiEntry loaded it into: module 0, as a PVH loader
+		// passes it, so initFrames reserves them.
+		modules[0], nModules = [2]uint64{a, n}, 1
+	}
+	size, desc := le.Uint64(b[eiMapSize:]), le.Uint64(b[eiDescSize:])
+	if size > eiMapMax || desc < efiDescMinLen {
+		bootFail("bad UEFI memory map")
+	}
+	m := b[eiMap : eiMap+size]
+	for off := uint64(0); off+desc <= size; off += desc {
+		typ, start, pages := le.Uint32(m[off:]), le.Uint64(m[off+8:]), le.Uint64(m[off+24:])
+		if pages == 0 || pages > 1<<40 {
+			continue
+		}
+		switch {
+		case efiUsable(typ):
+			addRange(ramRanges[:], &nRAM, start, start+pages<<12)
+			maxPhys = max(maxPhys, start+pages<<12)
+		case efiFirmwareData(typ):
+			addRange(fwRanges[:], &nFW, start, start+pages<<12)
+		}
+	}
+	if nRAM == 0 {
+		bootFail("no RAM in the UEFI memory map")
+	}
+	copy(efiZeroPage[0x1C0:], "EL64")                        // efi_info.efi_loader_signature
+	le.PutUint32(efiZeroPage[0x1C4:], uint32(efiSystab))     // efi_systab
+	le.PutUint32(efiZeroPage[0x1D8:], uint32(efiSystab>>32)) // efi_systab_hi
+	return efiRSDP()
+}
+
+// addRange records [start, end) in r, merged with the previous range when
+// they touch (a UEFI map lists loader, boot-services and free memory
+// separately). Ranges past r's capacity are dropped, as readMemmap does.
+func addRange(r [][2]uint64, n *int, start, end uint64) {
+	switch {
+	case *n > 0 && r[*n-1][1] == start:
+		r[*n-1][1] = end
+	case *n < len(r):
+		r[*n] = [2]uint64{start, end}
+		*n++
+	}
+}
+
+// efiRSDP finds the ACPI RSDP in the system table's configuration tables
+// (ACPI 2.0 first, then 1.0), or returns 0.
+func efiRSDP() uint64 {
+	st := physRead(efiSystab, 0x78)
+	if st == nil {
+		return 0
+	}
+	le := binary.LittleEndian
+	n, tabs := uint64(le.Uint32(st[0x68:])), le.Uint64(st[0x70:])
+	if n > 1024 {
+		return 0
+	}
+	t := physRead(tabs, 24*n)
+	var v1 uint64
+	for i := uint64(0); t != nil && i < n; i++ {
+		e := t[24*i:]
+		switch [16]byte(e[:16]) {
+		case efiACPI20GUID:
+			return le.Uint64(e[16:])
+		case efiACPI10GUID:
+			v1 = le.Uint64(e[16:])
+		}
+	}
+	return v1
+}
+
+// EFISystemTable returns the EFI system table of a UEFI boot.
+func EFISystemTable() (uint64, bool) { return efiSystab, efiSystab != 0 }
+
+// ZeroPage returns the physical address of the Linux zero page a UEFI boot
+// left (see efiZeroPage).
+func ZeroPage() (uint64, bool) {
+	if efiSystab == 0 {
+		return 0, false
+	}
+	return uint64(addrOfBytes(&efiZeroPage[0])) - kernBase, true
+}
+
+// DirectMapped reports whether [pa, pa+n) lies in the direct map: in RAM,
+// or in a UEFI boot's firmware tables (read-only there).
+func DirectMapped(pa, n uint64) bool {
+	if pa+n < pa {
+		return false
+	}
+	for _, r := range [2][][2]uint64{ramRanges[:nRAM], fwRanges[:nFW]} {
+		for _, g := range r {
+			// initPageTables maps whole pages from the first one.
+			s, e := g[0]&^(mm.PageSize-1), g[1]&^(mm.PageSize-1)
+			if pa >= s && pa+n <= e {
+				return true
+			}
+		}
+	}
+	return false
+}

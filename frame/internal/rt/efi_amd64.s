@@ -1,0 +1,502 @@
+// The UEFI entry point. kernel.efi (internal/kimage efi.go) is the kernel
+// laid out by physical address in one PE section; UEFI firmware loads it
+// wherever it likes and calls efiEntry in long mode, on the firmware's
+// stack and page tables (identity map), with the Microsoft x64 calling
+// convention: RCX = EFI_HANDLE ImageHandle, RDX = EFI_SYSTEM_TABLE *
+// (UEFI 2.10 §4.1 EFI_IMAGE_ENTRY_POINT, §2.3.4.2 x64 calling convention:
+// RCX, RDX, R8, R9, then the stack above 32 bytes of shadow space; RBX,
+// RBP, RDI, RSI, R12-R15 callee-saved; RSP 16-byte aligned at calls).
+//
+// efiEntry runs where the firmware put it, so it uses only RIP-relative
+// addresses of its own image and absolute link-time constants
+// ($sym(SB), which name the kernel window, 0xffffffff80000000 + physical
+// address, read from efiLink*, which hold them as data: the assembler
+// turns MOVQ $sym(SB) into a RIP-relative LEAQ). It:
+//   1. allocates one 64 KiB pool buffer for the hand-off (efiInfo layout
+//      below), copies the load options (the command line, UCS-2) into
+//      it as ASCII, and loads the initrd the firmware offers through
+//      LoadFile2 into pages of its own;
+//   2. gets the memory map into it, checks that the kernel's physical
+//      range is memory boot services may give away and that nothing it
+//      still needs (this image, the buffer, the stack) lies there or
+//      above 4 GiB (the initrd neither), and exits boot services (retrying with a fresh map
+//      when the map key went stale, as UEFI §7.4 allows);
+//   3. copies the image to its physical addresses, builds the same boot
+//      page tables as the PVH entry (identity, direct map, kernel window,
+//      2 MiB pages) inside the copy, loads them and a GDT, and far-returns
+//      into the kernel window, to pvhHigh with RSI = the hand-off buffer.
+// start64 tells the hand-off from a PVH start_info by its magic.
+// On any failure before ExitBootServices it returns EFI_LOAD_ERROR to the
+// firmware; after it, it halts (nothing can report any more).
+
+#include "textflag.h"
+#include "regs_amd64.h"
+
+// EFI_SYSTEM_TABLE and EFI_BOOT_SERVICES offsets (UEFI 2.10 §4.3, §4.4).
+#define ST_BOOT_SERVICES 0x60
+#define BS_ALLOCATE_PAGES 0x28
+#define BS_GET_MEMORY_MAP 0x38
+#define BS_ALLOCATE_POOL 0x40
+#define BS_HANDLE_PROTOCOL 0x98
+#define BS_LOCATE_DEVICE_PATH 0xB8
+#define BS_EXIT_BOOT_SERVICES 0xE8
+// EFI_LOADED_IMAGE_PROTOCOL (UEFI 2.10 §9.1).
+#define LI_LOAD_OPTIONS_SIZE 0x30
+#define LI_LOAD_OPTIONS 0x38
+// EFI_MEMORY_DESCRIPTOR (UEFI 2.10 §7.2): Type, PhysicalStart, NumberOfPages.
+#define MD_TYPE 0
+#define MD_START 8
+#define MD_PAGES 24
+
+// The hand-off buffer (efi.go has the same numbers).
+#define EFI_INFO_SIZE 0x10000
+#define EI_MAGIC 0
+#define EI_SYSTAB 8
+#define EI_MAPSIZE 16
+#define EI_DESCSIZE 24
+#define EI_CMDLEN 32
+#define EI_INITRD 40
+#define EI_INITRDSIZE 48
+#define EI_CMDLINE 0x100
+#define EI_CMDMAX 0xEFF
+#define EI_MAP 0x1000
+#define EI_MAPMAX 0xF000
+
+// Stack frame of efiEntry above the shadow space.
+#define F_ARG5 32
+#define F_MAPSIZE 40
+#define F_KEY 48
+#define F_DESCSIZE 56
+#define F_DESCVER 64
+#define F_LI 72
+#define F_BUF 80
+#define F_DP 88
+#define F_HANDLE 96
+#define F_LF2 104
+#define F_ISIZE 112
+#define F_IADDR 120
+#define F_MSG 128
+#define F_SIZE 216
+
+// Memory the kernel must also own: the frame puts its frame bitmap and
+// reference counts right after the image (initFrames); 16 MiB covers
+// them for 64 GiB of RAM.
+#define AFTER_IMAGE 0x1000000
+
+TEXT ·efiEntry(SB),NOSPLIT|NOFRAME,$0
+	PUSHQ	BX
+	PUSHQ	BP
+	PUSHQ	SI
+	PUSHQ	DI
+	PUSHQ	R12
+	PUSHQ	R13
+	PUSHQ	R14
+	PUSHQ	R15
+	SUBQ	$F_SIZE, SP		// 8 + 64 + 216: 16-byte aligned
+	MOVQ	CX, R12			// ImageHandle
+	MOVQ	DX, R13			// SystemTable
+	MOVQ	ST_BOOT_SERVICES(DX), R15
+
+	// The hand-off buffer: AllocatePool(EfiLoaderData, size, &buf).
+	MOVQ	$2, CX
+	MOVQ	$EFI_INFO_SIZE, DX
+	LEAQ	F_BUF(SP), R8
+	CALL	BS_ALLOCATE_POOL(R15)
+	TESTQ	AX, AX
+	MOVL	$1, R11
+	JNE	fail
+	MOVQ	F_BUF(SP), BX
+	MOVQ	BX, DI
+	XORL	AX, AX
+	MOVQ	$EFI_INFO_SIZE, CX
+	CLD
+	REP;	STOSB
+	MOVQ	$0x4946455245545341, AX	// "ASTEREFI"
+	MOVQ	AX, EI_MAGIC(BX)
+	MOVQ	R13, EI_SYSTAB(BX)
+
+	// The command line: HandleProtocol(ImageHandle, &LoadedImage, &li).
+	MOVQ	$0, F_LI(SP)
+	MOVQ	R12, CX
+	LEAQ	·efiLoadedImageGUID(SB), DX
+	LEAQ	F_LI(SP), R8
+	CALL	BS_HANDLE_PROTOCOL(R15)
+	TESTQ	AX, AX
+	JNE	nocmd
+	MOVQ	F_LI(SP), AX
+	MOVL	LI_LOAD_OPTIONS_SIZE(AX), CX
+	SHRQ	$1, CX			// UCS-2 characters
+	MOVQ	LI_LOAD_OPTIONS(AX), SI
+	TESTQ	SI, SI
+	JEQ	nocmd
+	CMPQ	CX, $EI_CMDMAX
+	JBE	cmdfits
+	MOVQ	$EI_CMDMAX, CX
+cmdfits:
+	LEAQ	EI_CMDLINE(BX), DI
+	XORL	DX, DX
+cmdloop:
+	CMPQ	DX, CX
+	JAE	cmddone
+	MOVWLZX	(SI)(DX*2), AX
+	TESTL	AX, AX
+	JEQ	cmddone
+	CMPL	AX, $0x7f
+	JB	cmdascii
+	MOVL	$'?', AX
+cmdascii:
+	MOVB	AX, (DI)(DX*1)
+	INCQ	DX
+	JMP	cmdloop
+cmddone:
+	MOVQ	DX, EI_CMDLEN(BX)
+nocmd:
+
+	// The initrd, as UEFI firmware hands it to Linux: the LoadFile2
+	// protocol on the vendor media device path LINUX_EFI_INITRD_MEDIA_GUID
+	// (Linux drivers/firmware/efi/libstub/efi-stub-helper.c
+	// efi_load_initrd_dev_path; OVMF's QemuKernelLoaderFsDxe installs
+	// it for QEMU -initrd). No such device: no initrd.
+	LEAQ	·efiInitrdDevicePath(SB), AX
+	MOVQ	AX, F_DP(SP)
+	LEAQ	·efiLoadFile2GUID(SB), CX
+	LEAQ	F_DP(SP), DX
+	LEAQ	F_HANDLE(SP), R8
+	CALL	BS_LOCATE_DEVICE_PATH(R15)
+	TESTQ	AX, AX
+	JNE	noinitrd
+	MOVQ	F_HANDLE(SP), CX
+	LEAQ	·efiLoadFile2GUID(SB), DX
+	LEAQ	F_LF2(SP), R8
+	CALL	BS_HANDLE_PROTOCOL(R15)
+	TESTQ	AX, AX
+	JNE	noinitrd
+	// LoadFile(This, FilePath, BootPolicy=FALSE, &size, NULL): the size.
+	MOVQ	$0, F_ISIZE(SP)
+	MOVQ	F_LF2(SP), CX
+	MOVQ	F_DP(SP), DX		// what LocateDevicePath left: the end node
+	XORL	R8, R8
+	LEAQ	F_ISIZE(SP), R9
+	MOVQ	$0, F_ARG5(SP)
+	CALL	0(CX)
+	MOVQ	F_ISIZE(SP), AX
+	TESTQ	AX, AX
+	JEQ	noinitrd
+	// AllocatePages(AllocateMaxAddress, EfiLoaderData, pages, &addr)
+	// below 4 GiB.
+	MOVQ	$0xffffffff, F_IADDR(SP)
+	MOVQ	$1, CX
+	MOVQ	$2, DX
+	MOVQ	F_ISIZE(SP), R8
+	ADDQ	$0xfff, R8
+	SHRQ	$12, R8
+	LEAQ	F_IADDR(SP), R9
+	CALL	BS_ALLOCATE_PAGES(R15)
+	TESTQ	AX, AX
+	MOVL	$2, R11
+	JNE	fail
+	MOVQ	F_LF2(SP), CX
+	MOVQ	F_DP(SP), DX		// what LocateDevicePath left: the end node
+	XORL	R8, R8
+	LEAQ	F_ISIZE(SP), R9
+	MOVQ	F_IADDR(SP), AX
+	MOVQ	AX, F_ARG5(SP)
+	CALL	0(CX)
+	TESTQ	AX, AX
+	MOVL	$3, R11
+	JNE	fail
+	MOVQ	F_IADDR(SP), AX
+	MOVQ	AX, EI_INITRD(BX)
+	MOVQ	F_ISIZE(SP), AX
+	MOVQ	AX, EI_INITRDSIZE(BX)
+noinitrd:
+
+	MOVL	$4, R14			// ExitBootServices attempts
+getmap:
+	// GetMemoryMap(&size, map, &key, &descSize, &descVersion).
+	MOVQ	$EI_MAPMAX, F_MAPSIZE(SP)
+	LEAQ	F_MAPSIZE(SP), CX
+	LEAQ	EI_MAP(BX), DX
+	LEAQ	F_KEY(SP), R8
+	LEAQ	F_DESCSIZE(SP), R9
+	LEAQ	F_DESCVER(SP), AX
+	MOVQ	AX, F_ARG5(SP)
+	CALL	BS_GET_MEMORY_MAP(R15)
+	TESTQ	AX, AX
+	MOVL	$4, R11
+	JNE	fail
+	MOVQ	F_MAPSIZE(SP), AX
+	MOVQ	AX, EI_MAPSIZE(BX)
+	MOVQ	F_DESCSIZE(SP), AX
+	MOVQ	AX, EI_DESCSIZE(BX)
+	CMPQ	AX, $40			// EFI_MEMORY_DESCRIPTOR is at least 40 bytes
+	MOVL	$5, R11
+	JB	fail
+
+	// The kernel's range [lo, hi): physical text (2 MiB + 4 KiB, down to
+	// the 2 MiB boundary: the first PT_LOAD) to the end of bss plus room
+	// for the frame's bitmaps.
+	MOVQ	·efiLinkText(SB), R8
+	ANDL	$0x7fe00000, R8		// physical, 2 MiB aligned down
+	MOVQ	·efiLinkEnd(SB), R9
+	ANDL	$0x7fffffff, R9
+	ADDQ	$AFTER_IMAGE, R9
+
+	// Nothing efiEntry still needs may lie in [lo, hi) or above 4 GiB
+	// (the boot page tables map the first 4 GiB): this image, the
+	// buffer, the stack.
+	LEAQ	runtime·text(SB), AX
+	MOVQ	·efiLinkEnd(SB), CX
+	MOVQ	·efiLinkText(SB), DX
+	SUBQ	DX, CX
+	ADDQ	AX, CX			// [AX, CX): this image
+	CALL	efiClear<>(SB)
+	MOVL	$6, R11
+	JNE	fail
+	MOVQ	EI_INITRD(BX), AX
+	MOVQ	EI_INITRDSIZE(BX), CX
+	ADDQ	AX, CX
+	CALL	efiClear<>(SB)
+	MOVL	$7, R11
+	JNE	fail
+	MOVQ	BX, AX
+	LEAQ	EFI_INFO_SIZE(BX), CX
+	CALL	efiClear<>(SB)
+	MOVL	$8, R11
+	JNE	fail
+	LEAQ	-0x1000(SP), AX
+	LEAQ	0x1000(SP), CX
+	CALL	efiClear<>(SB)
+	MOVL	$9, R11
+	JNE	fail
+
+	// Every descriptor overlapping [lo, hi) must be memory the OS may
+	// take once boot services exit: EfiLoaderCode/Data (1, 2),
+	// EfiBootServicesCode/Data (3, 4), EfiConventionalMemory (7).
+	LEAQ	EI_MAP(BX), SI
+	MOVQ	F_MAPSIZE(SP), DI
+	ADDQ	SI, DI			// end of the map
+desc:
+	CMPQ	SI, DI
+	JAE	mapok
+	MOVQ	MD_START(SI), AX
+	MOVQ	MD_PAGES(SI), CX
+	SHLQ	$12, CX
+	ADDQ	AX, CX			// [AX, CX): this descriptor
+	CMPQ	CX, R8
+	JBE	next
+	CMPQ	AX, R9
+	JAE	next
+	MOVL	MD_TYPE(SI), AX
+	CMPL	AX, $7
+	JEQ	next
+	CMPL	AX, $1
+	MOVL	$10, R11
+	JB	fail
+	CMPL	AX, $4
+	MOVL	$11, R11
+	JA	fail
+next:
+	ADDQ	F_DESCSIZE(SP), SI
+	JMP	desc
+mapok:
+
+	// ExitBootServices(ImageHandle, key); a stale key means the map
+	// changed: get it again.
+	MOVQ	R12, CX
+	MOVQ	F_KEY(SP), DX
+	CALL	BS_EXIT_BOOT_SERVICES(R15)
+	TESTQ	AX, AX
+	JEQ	exited
+	DECL	R14
+	JNE	getmap
+	MOVL	$12, R11
+fail:
+	// Tell the console why (UCS-2, built on the stack from efiFailMsg
+	// with the step number for '#'), then return EFI_LOAD_ERROR.
+	LEAQ	·efiFailMsg(SB), SI
+	LEAQ	F_MSG(SP), DI
+	ADDL	$'@', R11		// step 1 is A
+msg:
+	MOVBLZX	(SI), AX
+	CMPL	AX, $'#'
+	JNE	msgch
+	MOVL	R11, AX
+msgch:
+	MOVW	AX, (DI)
+	INCQ	SI
+	ADDQ	$2, DI
+	TESTL	AX, AX
+	JNE	msg
+	MOVQ	0x40(R13), CX		// ConOut
+	LEAQ	F_MSG(SP), DX
+	CALL	8(CX)			// OutputString(ConOut, msg)
+	MOVQ	$0x8000000000000001, AX	// EFI_LOAD_ERROR
+	ADDQ	$F_SIZE, SP
+	POPQ	R15
+	POPQ	R14
+	POPQ	R13
+	POPQ	R12
+	POPQ	DI
+	POPQ	SI
+	POPQ	BP
+	POPQ	BX
+	RET
+
+exited:
+	// Boot services are gone: interrupts off, then copy the image (with
+	// its bss, which the firmware zeroed) to its physical addresses.
+	CLI
+	CLD
+	LEAQ	runtime·text(SB), SI
+	MOVQ	·efiLinkText(SB), DI
+	ANDL	$0x7fffffff, DI
+	MOVQ	·efiLinkEnd(SB), CX
+	MOVQ	·efiLinkText(SB), AX
+	SUBQ	AX, CX
+	REP;	MOVSB
+
+	// Boot page tables in the copy (efiBootTables, 4 KiB aligned): PML4,
+	// low PDPT, high PDPT, four page directories of 2 MiB pages for
+	// 0-4 GiB; the entries are pvh_amd64.s's.
+	MOVQ	·efiLinkTables(SB), DI
+	ANDL	$0x7fffffff, DI
+	ADDQ	$0xfff, DI
+	ANDQ	$~0xfff, DI
+	MOVQ	DI, R10			// PML4
+	LEAQ	0x3000(DI), R11		// first PD
+	LEAQ	0x3000(DI), DI
+	MOVQ	$0x83, AX		// P | RW | PS
+	MOVL	$2048, CX
+pd:
+	MOVQ	AX, (DI)
+	ADDQ	$0x200000, AX
+	ADDQ	$8, DI
+	DECL	CX
+	JNE	pd
+	LEAQ	3(R11), AX		// low PDPT: four 1 GiB slots
+	MOVQ	AX, 0x1000(R10)
+	ADDQ	$0x1000, AX
+	MOVQ	AX, 0x1008(R10)
+	ADDQ	$0x1000, AX
+	MOVQ	AX, 0x1010(R10)
+	ADDQ	$0x1000, AX
+	MOVQ	AX, 0x1018(R10)
+	LEAQ	3(R11), AX		// high PDPT: slots 510, 511 = 0-2 GiB
+	MOVQ	AX, 0x2ff0(R10)
+	ADDQ	$0x1000, AX
+	MOVQ	AX, 0x2ff8(R10)
+	LEAQ	0x1003(R10), AX		// PML4: identity, direct map, kernel window
+	MOVQ	AX, 0(R10)
+	MOVQ	AX, 2048(R10)
+	LEAQ	0x2003(R10), AX
+	MOVQ	AX, 4088(R10)
+
+	// EFER: SCE | NXE (LME is on: this is long mode); CR0: WP | PG | PE.
+	MOVL	$0xc0000080, CX
+	RDMSR
+	ORL	$0x801, AX
+	WRMSR
+	MOVQ	CR0, AX
+	ORQ	$0x80010001, AX
+	MOVQ	AX, CR0
+	// Our tables: the identity map keeps this code, the stack and the
+	// buffer (all below 4 GiB) where they are.
+	MOVQ	R10, CR3
+	// The GDT in the kernel window (mapped now): null, code 0x08, data
+	// 0x10; then CS through a far return, into the copy.
+	LGDT	·efiGDTR(SB)
+	MOVQ	·efiLinkEfi64(SB), AX
+	PUSHQ	$0x08
+	PUSHQ	AX
+	BYTE	$0x48; BYTE $0xcb	// RETFQ
+
+// efiClear sets ZF if [AX, CX) lies below 4 GiB and outside [R8, R9),
+// clears it otherwise. It changes AX and R11.
+TEXT efiClear<>(SB),NOSPLIT|NOFRAME,$0
+	MOVQ	$0x100000000, R11
+	CMPQ	CX, R11
+	JA	bad
+	CMPQ	CX, R8
+	JBE	ok
+	CMPQ	AX, R9
+	JAE	ok
+bad:
+	MOVL	$1, AX
+	TESTL	AX, AX			// ZF = 0
+	RET
+ok:
+	XORL	AX, AX			// ZF = 1
+	RET
+
+// efi64 runs in the kernel window with the boot page tables and the GDT
+// loaded; RSI is the hand-off buffer's (identity = physical) address.
+TEXT ·efi64(SB),NOSPLIT|NOFRAME,$0
+	MOVL	$0x10, AX
+	MOVW	AX, DS
+	MOVW	AX, ES
+	MOVW	AX, SS
+	MOVW	AX, FS
+	MOVW	AX, GS
+	MOVQ	BX, SI
+	JMP	·pvhHigh(SB)
+
+// Link-time (kernel-window) addresses, as absolute data relocations.
+DATA ·efiLinkText+0(SB)/8, $runtime·text(SB)
+GLOBL ·efiLinkText(SB), RODATA, $8
+DATA ·efiLinkEnd+0(SB)/8, $runtime·end(SB)
+GLOBL ·efiLinkEnd(SB), RODATA, $8
+DATA ·efiLinkTables+0(SB)/8, $·efiBootTables(SB)
+GLOBL ·efiLinkTables(SB), RODATA, $8
+DATA ·efiLinkEfi64+0(SB)/8, $·efi64(SB)
+GLOBL ·efiLinkEfi64(SB), RODATA, $8
+
+// efiFailMsg is what efiEntry prints before it gives up ('#': the step).
+DATA ·efiFailMsg+0(SB)/8, $"aster: k"
+DATA ·efiFailMsg+8(SB)/8, $"ernel.ef"
+DATA ·efiFailMsg+16(SB)/8, $"i: step "
+DATA ·efiFailMsg+24(SB)/8, $"# failed"
+DATA ·efiFailMsg+32(SB)/4, $0x0a0d	// "\r\n", NUL
+GLOBL ·efiFailMsg(SB), RODATA, $36
+
+// EFI_LOADED_IMAGE_PROTOCOL_GUID 5b1b31a1-9562-11d2-8e3f-00a0c969723b.
+DATA ·efiLoadedImageGUID+0(SB)/4, $0x5b1b31a1
+DATA ·efiLoadedImageGUID+4(SB)/2, $0x9562
+DATA ·efiLoadedImageGUID+6(SB)/2, $0x11d2
+DATA ·efiLoadedImageGUID+8(SB)/8, $0x3b7269c9a0003f8e
+GLOBL ·efiLoadedImageGUID(SB), RODATA, $16
+
+// EFI_LOAD_FILE2_PROTOCOL_GUID 4006c0c1-fcb3-403e-996d-4a6c8724e06d.
+DATA ·efiLoadFile2GUID+0(SB)/4, $0x4006c0c1
+DATA ·efiLoadFile2GUID+4(SB)/2, $0xfcb3
+DATA ·efiLoadFile2GUID+6(SB)/2, $0x403e
+DATA ·efiLoadFile2GUID+8(SB)/8, $0x6de024876c4a6d99
+GLOBL ·efiLoadFile2GUID(SB), RODATA, $16
+
+// The initrd's device path: a vendor media node (type 4, subtype 3,
+// length 20) with LINUX_EFI_INITRD_MEDIA_GUID
+// 5568e427-68fc-4f3d-ac74-ca555231cc68, then the end node (0x7f, 0xff, 4).
+DATA ·efiInitrdDevicePath+0(SB)/4, $0x00140304
+DATA ·efiInitrdDevicePath+4(SB)/4, $0x5568e427
+DATA ·efiInitrdDevicePath+8(SB)/2, $0x68fc
+DATA ·efiInitrdDevicePath+10(SB)/2, $0x4f3d
+DATA ·efiInitrdDevicePath+12(SB)/8, $0x68cc315255ca74ac
+DATA ·efiInitrdDevicePath+20(SB)/4, $0x0004ff7f
+GLOBL ·efiInitrdDevicePath(SB), RODATA, $24
+
+// The boot GDT: null, 64-bit code (0x08), data (0x10); and its GDTR
+// (limit, then the base in the kernel window).
+DATA ·efiGDT+0(SB)/8, $0
+DATA ·efiGDT+8(SB)/8, $0x00af9a000000ffff
+DATA ·efiGDT+16(SB)/8, $0x00cf92000000ffff
+GLOBL ·efiGDT(SB), RODATA, $24
+DATA ·efiGDTR+0(SB)/2, $23
+DATA ·efiGDTR+2(SB)/8, $·efiGDT(SB)
+GLOBL ·efiGDTR(SB), RODATA, $10
+
+// func efiEntryAddr() uintptr: keeps efiEntry in the image (only the PE
+// header names it) and tells the frame where it is.
+TEXT ·efiEntryAddr(SB),NOSPLIT,$0-8
+	MOVQ	$·efiEntry(SB), AX
+	MOVQ	AX, ret+0(FP)
+	RET
