@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"time"
 
+	"github.com/aster-cvm/aster/frame/boot"
 	"github.com/aster-cvm/aster/services/abi/linux"
 	"github.com/aster-cvm/aster/services/fs/configfs"
 	"github.com/aster-cvm/aster/services/fs/tmpfs"
@@ -37,6 +39,11 @@ func mountSys(v *vfs.VFS) error {
 	if _, err := k.(vfs.Dir).Create("config", vfs.NewAttr{Mode: linux.S_IFDIR | 0o755}); err != nil {
 		return err
 	}
+	if log, ok := boot.EventLog(); ok {
+		if err := addEventLog(k.(vfs.Dir), log); err != nil {
+			return err
+		}
+	}
 	if err := v.Mount(sys, "/sys", "none", "tmpfs"); err != nil {
 		return err
 	}
@@ -48,4 +55,30 @@ func mountSys(v *vfs.VFS) error {
 		}
 	}
 	return v.Mount(configfs.New(time.Now, subsystems...), "/sys/kernel/config", "configfs", "configfs")
+}
+
+// addEventLog puts the firmware's TPM event log of a measured UEFI boot
+// where Linux shows it: securityfs's tpm0/binary_bios_measurements
+// (drivers/char/tpm/eventlog/common.c), root-readable, in the
+// crypto-agile format the firmware wrote. Aster has no securityfs: the
+// file is a copy in /sys's tmpfs at the same path.
+func addEventLog(kernel vfs.Dir, log []byte) error {
+	dir := kernel
+	for _, name := range []string{"security", "tpm0"} {
+		d, err := dir.Create(name, vfs.NewAttr{Mode: linux.S_IFDIR | 0o755})
+		if err != nil {
+			return err
+		}
+		dir = d.(vfs.Dir)
+	}
+	f, err := dir.Create("binary_bios_measurements", vfs.NewAttr{Mode: linux.S_IFREG | 0o440})
+	if err != nil {
+		return err
+	}
+	r, ok := f.(*tmpfs.Regular)
+	if !ok {
+		return errors.New("sysfs: tmpfs file is not a regular file")
+	}
+	_, err = r.WriteAt(log, 0)
+	return err
 }

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system packages Aster's build and tests need on Debian/Ubuntu:
 # QEMU (boots the guest), OVMF (firmware measured by astctl measure),
-# musl-tools (musl-gcc builds the differential ABI programs of test/abi/c)
-# and busybox-static (the BusyBox boot test compares its applets with
-# the host's).
+# musl-tools (musl-gcc builds the differential ABI programs of test/abi/c),
+# busybox-static (the BusyBox boot test compares its applets with
+# the host's) and swtpm (the TPM the measured UEFI boot test gives OVMF).
 # Go itself must already be installed (go.mod names the version).
 set -euo pipefail
 need=()
@@ -11,6 +11,8 @@ command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 [ -e /usr/share/ovmf/OVMF.fd ] || need+=(ovmf)
 command -v musl-gcc >/dev/null || need+=(musl-tools)
 dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+command -v swtpm >/dev/null || need+=(swtpm)
+command -v swtpm_setup >/dev/null || need+=(swtpm-tools)
 if [ ${#need[@]} -gt 0 ]; then
 	sudo=""
 	[ "$(id -u)" -eq 0 ] || sudo=sudo

@@ -174,3 +174,10 @@ func ZeroPage() (uint64, bool) { return rt.ZeroPage() }
 // or (read-only) the firmware tables of a UEFI boot. Physical addresses
 // from a boot hand-off must pass it before anything reads them.
 func Mapped(pa, n uint64) bool { return rt.DirectMapped(pa, n) }
+
+// EventLog returns the TPM event log the firmware kept of a measured UEFI
+// boot (crypto-agile format, as Linux's
+// /sys/kernel/security/tpm0/binary_bios_measurements), or false: no TPM,
+// or a PVH boot. The bytes are reserved for the life of the machine; do
+// not write to them.
+func EventLog() ([]byte, bool) { return rt.EventLog() }

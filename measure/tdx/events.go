@@ -217,9 +217,12 @@ func RTMR1Events(k *Kernel) ([]Event, error) {
 	}, nil
 }
 
-// RTMR2Events returns the events of the kernel's command line and initrd.
-// OVMF measures the load options (UTF-16LE, NUL-terminated) only when
-// there are any, and the initrd only when one is given.
+// RTMR2Events returns the events of the kernel's command line and initrd,
+// which the kernel's EFI entry measures as tagged events (Linux's EFI
+// stub, efi_measure_tagged_event; Aster's efiEntry does the same): the
+// load options (UTF-16LE, NUL-terminated) only when there are any, and
+// the initrd only when one is given. test/boot's TestUEFIMeasuredBoot
+// finds them in OVMF's TPM event log for Aster's kernel.efi.
 func RTMR2Events(k *Kernel) []Event {
 	var ev []Event
 	if opts := k.LoadOptions(); opts != "" {

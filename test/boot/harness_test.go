@@ -134,6 +134,8 @@ type bootOpts struct {
 	// UEFI boots kernel.efi through OVMF instead of kernel.elf through
 	// PVH.
 	UEFI bool
+	// Extra are QEMU arguments added last (devices such as a TPM).
+	Extra []string
 	// Disks are raw images attached as virtio-blk devices; AccessPlatform
 	// makes the virtio devices offer ACCESS_PLATFORM (as astctl run
 	// --tee-model does).
@@ -191,6 +193,7 @@ func boot(t *testing.T, extra string, opts bootOpts) (output string, status int)
 		Disks:          opts.Disks,
 		Channels:       opts.Channels,
 		AccessPlatform: opts.AccessPlatform,
+		Extra:          opts.Extra,
 	}
 	if opts.SeaBIOS {
 		cfg.Firmware = ""

@@ -1,10 +1,21 @@
 package boot
 
 import (
+	"bytes"
+	"encoding/base64"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/aster-cvm/aster/eventlog"
+	"github.com/aster-cvm/aster/internal/kimage"
+	"github.com/aster-cvm/aster/internal/qemu"
+	"github.com/aster-cvm/aster/measure/tdx"
 )
 
 // TestBootUEFI boots kernel.efi through OVMF, as TDVF and SNP-enabled
@@ -59,4 +70,116 @@ func TestBootUEFI(t *testing.T) {
 			t.Errorf("status %d", status)
 		}
 	})
+}
+
+// TestUEFIMeasuredBoot boots kernel.efi and an initramfs through OVMF
+// with a TPM (swtpm, SHA-256 and SHA-384 banks): the firmware measures
+// the image into PCR 4, Aster's UEFI entry measures the command line and
+// the initrd into PCR 9 as Linux's EFI stub does, keeps the firmware's
+// event log and shows it at /sys/kernel/security/tpm0/binary_bios_measurements,
+// which the init program prints. Every event `astctl measure tdx`
+// predicts for RTMR1 and RTMR2 from the build outputs must be in that
+// log with the same type and SHA-384 digest (TDVF logs the same events to
+// the CC event log, PCRs 2-6 to RTMR1, 8-15 to RTMR2) — except the two
+// ExitBootServices actions, which firmware logs after the guest fetched
+// the log (its final events table). So the real firmware checks both
+// astctl's Authenticode-after-QEMU's-patch digest of kernel.efi and the
+// entry's tagged events.
+func TestUEFIMeasuredBoot(t *testing.T) {
+	for _, tool := range []string{"swtpm", "swtpm_setup"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is not installed (test/setup.sh installs swtpm and swtpm-tools)", tool)
+		}
+	}
+	state := t.TempDir()
+	setup := exec.Command("swtpm_setup", "--tpm2", "--tpmstate", state, "--pcr-banks", "sha256,sha384", "--overwrite")
+	if out, err := setup.CombinedOutput(); err != nil {
+		t.Fatalf("swtpm_setup: %v\n%s", err, out)
+	}
+	sock := filepath.Join(state, "sock")
+	tpm := exec.Command("swtpm", "socket", "--tpm2", "--tpmstate", "dir="+state, "--ctrl", "type=unixio,path="+sock, "--terminate")
+	if err := tpm.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tpm.Process.Kill(); tpm.Wait() })
+	for i := 0; i < 100; i++ {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	bin := buildStatic(t, "./test/abi/programs/evlog")
+	content, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := initramfs(t, map[string]string{"init": string(content)})
+	const cmdline = "-- measured" // an argument for init, measured with the load options
+	out, status := boot(t, cmdline, bootOpts{UEFI: true, Initrd: img, Extra: []string{
+		"-chardev", "socket,id=chrtpm,path=" + sock,
+		"-tpmdev", "emulator,id=tpm0,chardev=chrtpm",
+		"-device", "tpm-crb,tpmdev=tpm0",
+	}})
+	if status != 0 {
+		t.Fatalf("status %d", status)
+	}
+	i, j := strings.Index(out, "evlog: BEGIN\n"), strings.Index(out, "evlog: END")
+	if i < 0 || j < i {
+		t.Fatal("no event log on the console")
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.ReplaceAll(out[i+len("evlog: BEGIN\n"):j], "\n", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := eventlog.Parse(raw, eventlog.TCG)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(log.Algs, "sha384") {
+		t.Fatalf("log banks %v, want sha384", log.Algs)
+	}
+
+	// What astctl predicts from the build outputs.
+	kernelEFI, err := os.ReadFile(filepath.Join(kernel.dir, kimage.EFIFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	initrd, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &tdx.Kernel{Image: kernelEFI, Initrd: initrd, HasInitrd: true, Cmdline: qemu.JoinCmdline(kernel.m.Cmdline, cmdline),
+		MemSize: 256 << 20, ACPIDataSize: tdx.QEMUDefaultACPIDataSize}
+	want, err := tdx.RTMR1Events(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, tdx.RTMR2Events(k)...)
+	found := 0
+	for _, w := range want {
+		if strings.HasPrefix(w.Description, "Exit Boot Services") {
+			continue
+		}
+		pcrs := []int{2, 3, 4, 5, 6}
+		if w.RTMR == 2 {
+			pcrs = []int{8, 9, 10, 11, 12, 13, 14, 15}
+		}
+		ok := slices.ContainsFunc(log.Events, func(e eventlog.Event) bool {
+			return e.Type == w.Type && slices.Contains(pcrs, e.Register) && bytes.Equal(e.Digests["sha384"], w.Digest)
+		})
+		if !ok {
+			t.Errorf("RTMR%d event %s (%x) is not in the firmware's log", w.RTMR, w.Description, w.Digest[:8])
+		} else {
+			found++
+		}
+	}
+	if found != 5 {
+		t.Errorf("%d of astctl's events found, want 5 (kernel, boot action, separator, load options, initrd)", found)
+	}
+	if t.Failed() {
+		for _, e := range log.Events {
+			t.Logf("pcr%d %s %x", e.Register, e.TypeName(), e.Digests["sha384"])
+		}
+	}
 }

@@ -185,6 +185,9 @@ func initFrames() {
 	for i := 0; i < nModules; i++ {
 		frames.ReserveRange(mm.PhysAddr(modules[i][0]), mm.PhysAddr(modules[i][0]+modules[i][1]))
 	}
+	if evlog[1] != 0 {
+		frames.ReserveRange(mm.PhysAddr(evlog[0]), mm.PhysAddr(evlog[0]+evlog[1]))
+	}
 }
 
 // initPageTables builds the kernel's page table: the direct map of every

@@ -21,6 +21,8 @@ const (
 	eiCmdLen      = 32
 	eiInitrd      = 40
 	eiInitrdSize  = 48
+	eiEvLog       = 56
+	eiEvLast      = 64
 	eiCmdline     = 0x100
 	eiCmdMax      = 0xEFF
 	eiMap         = 0x1000
@@ -56,6 +58,77 @@ var (
 
 // efiSystab is the EFI system table of a UEFI boot (0: PVH boot).
 var efiSystab uint64
+
+// evlog is the firmware's TPM event log (crypto-agile, TCG2 format) of a
+// UEFI boot: physical start and size, reserved like a module; {0, 0}
+// without a TPM.
+var evlog [2]uint64
+
+// TCG algorithm IDs and digest sizes (TCG Algorithm Registry; the
+// crypto-agile log's TPML_DIGEST_VALUES).
+func tcgDigestSize(alg uint16) uint64 {
+	switch alg {
+	case 0x0004: // SHA1
+		return 20
+	case 0x000B, 0x0012: // SHA256, SM3_256
+		return 32
+	case 0x000C: // SHA384
+		return 48
+	case 0x000D: // SHA512
+		return 64
+	}
+	return 0
+}
+
+// tcgEventSize returns the size of the event at pa: the log's first event
+// in the SHA-1 format of TCG 1.2 (TCG_PCClientPCREvent: PCR, type, 20-byte
+// digest, size, data), any other as TCG_PCR_EVENT2 (PCR, type, digest
+// count, {algorithm, digest}..., size, data) (TCG PC Client Platform
+// Firmware Profile §10.2; Linux __calc_tpm2_event_size). 0: unreadable.
+func tcgEventSize(pa uint64, first bool) uint64 {
+	le := binary.LittleEndian
+	if first {
+		h := physRead(pa, 32)
+		if h == nil {
+			return 0
+		}
+		return 32 + uint64(le.Uint32(h[28:]))
+	}
+	h := physRead(pa, 12)
+	if h == nil {
+		return 0
+	}
+	n, off := le.Uint32(h[8:]), uint64(12)
+	if n == 0 || n > 8 {
+		return 0
+	}
+	for range n {
+		a := physRead(pa+off, 2)
+		if a == nil {
+			return 0
+		}
+		d := tcgDigestSize(le.Uint16(a))
+		if d == 0 {
+			return 0
+		}
+		off += 2 + d
+	}
+	sz := physRead(pa+off, 4)
+	if sz == nil || le.Uint32(sz) > 1<<20 {
+		return 0
+	}
+	return off + 4 + uint64(le.Uint32(sz))
+}
+
+// EventLog returns the firmware's TPM event log of a UEFI boot (the bytes
+// Linux shows as /sys/kernel/security/tpm0/binary_bios_measurements), or
+// false.
+func EventLog() ([]byte, bool) {
+	if evlog[1] == 0 {
+		return nil, false
+	}
+	return kmem(phys(mm.PhysAddr(evlog[0])), uintptr(evlog[1])), true
+}
 
 // efiZeroPage is the Linux zero page (struct boot_params) a UEFI boot
 // leaves for the kernel, as Linux's EFI stub does: only efi_info (the
@@ -105,6 +178,11 @@ func readEFIHandoff(pa uint64) uint64 {
 		// The pages efiEntry loaded it into: module 0, as a PVH loader
 		// passes it, so initFrames reserves them.
 		modules[0], nModules = [2]uint64{a, n}, 1
+	}
+	if first, last := le.Uint64(b[eiEvLog:]), le.Uint64(b[eiEvLast:]); first != 0 && last >= first {
+		if n := tcgEventSize(last, last == first); n > 0 {
+			evlog = [2]uint64{first, last + n - first}
+		}
 	}
 	size, desc := le.Uint64(b[eiMapSize:]), le.Uint64(b[eiDescSize:])
 	if size > eiMapMax || desc < efiDescMinLen {

@@ -39,6 +39,10 @@
 #define BS_ALLOCATE_POOL 0x40
 #define BS_HANDLE_PROTOCOL 0x98
 #define BS_LOCATE_DEVICE_PATH 0xB8
+#define BS_LOCATE_PROTOCOL 0x140
+// EFI_TCG2_PROTOCOL (TCG EFI Protocol Specification §6.4): GetCapability,
+// then GetEventLog.
+#define TCG2_GET_EVENT_LOG 0x08
 #define BS_EXIT_BOOT_SERVICES 0xE8
 // EFI_LOADED_IMAGE_PROTOCOL (UEFI 2.10 §9.1).
 #define LI_LOAD_OPTIONS_SIZE 0x30
@@ -57,6 +61,11 @@
 #define EI_CMDLEN 32
 #define EI_INITRD 40
 #define EI_INITRDSIZE 48
+#define EI_EVLOG 56
+#define EI_EVLAST 64
+#define EI_MPROTO 72
+#define EI_MR 80
+#define EI_EVENT 0x80
 #define EI_CMDLINE 0x100
 #define EI_CMDMAX 0xEFF
 #define EI_MAP 0x1000
@@ -75,8 +84,10 @@
 #define F_LF2 104
 #define F_ISIZE 112
 #define F_IADDR 120
-#define F_MSG 128
-#define F_SIZE 216
+#define F_TCG2 128
+#define F_TRUNC 136
+#define F_MSG 144
+#define F_SIZE 232
 
 // Memory the kernel must also own: the frame puts its frame bitmap and
 // reference counts right after the image (initFrames); 16 MiB covers
@@ -92,7 +103,7 @@ TEXT ·efiEntry(SB),NOSPLIT|NOFRAME,$0
 	PUSHQ	R13
 	PUSHQ	R14
 	PUSHQ	R15
-	SUBQ	$F_SIZE, SP		// 8 + 64 + 216: 16-byte aligned
+	SUBQ	$F_SIZE, SP		// 8 + 64 + 232: 16-byte aligned
 	MOVQ	CX, R12			// ImageHandle
 	MOVQ	DX, R13			// SystemTable
 	MOVQ	ST_BOOT_SERVICES(DX), R15
@@ -211,6 +222,93 @@ nocmd:
 	MOVQ	AX, EI_INITRDSIZE(BX)
 noinitrd:
 
+
+	// EFI_TCG2_PROTOCOL, if the firmware measures the boot into a TPM.
+	MOVQ	$0, F_TCG2(SP)
+	LEAQ	·efiTCG2GUID(SB), CX
+	XORL	DX, DX
+	LEAQ	F_TCG2(SP), R8
+	CALL	BS_LOCATE_PROTOCOL(R15)
+	TESTQ	AX, AX
+	JEQ	hastcg2
+	MOVQ	$0, F_TCG2(SP)
+hastcg2:
+
+	// Measure the command line and the initrd, as Linux's EFI stub does
+	// (efi_measure_tagged_event): the firmware measured this image into
+	// PCR 4 (RTMR1 on TDX), but not what it passes it. Tagged events in
+	// PCR 9 (RTMR2 on TDX), through EFI_TCG2_PROTOCOL if there is a TPM,
+	// else EFI_CC_MEASUREMENT_PROTOCOL with the MR index the firmware maps
+	// PCR 9 to. Neither protocol: nothing to measure with.
+	MOVQ	F_TCG2(SP), AX
+	TESTQ	AX, AX
+	JEQ	trycc
+	MOVQ	AX, EI_MPROTO(BX)
+	MOVL	$9, EI_MR(BX)
+	JMP	measure
+trycc:
+	LEAQ	·efiCCGUID(SB), CX
+	XORL	DX, DX
+	LEAQ	EI_MPROTO(BX), R8
+	CALL	BS_LOCATE_PROTOCOL(R15)
+	TESTQ	AX, AX
+	JNE	nomeasure
+	MOVQ	EI_MPROTO(BX), CX	// MapPcrToMrIndex(cc, 9, &mr)
+	MOVL	$9, DX
+	LEAQ	EI_MR(BX), R8
+	CALL	0x18(CX)
+	TESTQ	AX, AX
+	JNE	nomeasure
+measure:
+	MOVQ	F_LI(SP), AX
+	TESTQ	AX, AX
+	JEQ	measureinitrd
+	MOVL	LI_LOAD_OPTIONS_SIZE(AX), CX
+	MOVQ	LI_LOAD_OPTIONS(AX), AX
+	TESTQ	AX, AX
+	JEQ	measureinitrd
+	TESTQ	CX, CX
+	JEQ	measureinitrd
+	XORL	DX, DX
+	CALL	efiMeasure<>(SB)
+	MOVL	$13, R11
+	TESTQ	AX, AX
+	JNE	fail
+measureinitrd:
+	MOVQ	EI_INITRD(BX), AX
+	MOVQ	EI_INITRDSIZE(BX), CX
+	TESTQ	CX, CX
+	JEQ	nomeasure
+	MOVL	$1, DX
+	CALL	efiMeasure<>(SB)
+	MOVL	$14, R11
+	TESTQ	AX, AX
+	JNE	fail
+nomeasure:
+
+	// The TPM event log, once the stub's own events are in it: what
+	// Linux's stub saves before boot services go
+	// (efi_retrieve_tcg2_eventlog): GetEventLog(tcg2,
+	// EFI_TCG2_EVENT_LOG_FORMAT_TCG_2, &first, &last, &truncated).
+	// start64 works out the last event's size and keeps the log's pages.
+	// Events logged later (ExitBootServices's) go to the firmware's final
+	// events table only. No TPM: no log.
+	MOVQ	F_TCG2(SP), CX
+	TESTQ	CX, CX
+	JEQ	noevlog
+	MOVQ	$2, DX
+	LEAQ	EI_EVLOG(BX), R8
+	LEAQ	EI_EVLAST(BX), R9
+	LEAQ	F_TRUNC(SP), AX
+	MOVQ	AX, F_ARG5(SP)
+	MOVQ	$0, F_TRUNC(SP)
+	CALL	TCG2_GET_EVENT_LOG(CX)
+	TESTQ	AX, AX
+	JEQ	noevlog
+	MOVQ	$0, EI_EVLOG(BX)
+	MOVQ	$0, EI_EVLAST(BX)
+noevlog:
+
 	MOVL	$4, R14			// ExitBootServices attempts
 getmap:
 	// GetMemoryMap(&size, map, &key, &descSize, &descVersion).
@@ -259,6 +357,16 @@ getmap:
 	CALL	efiClear<>(SB)
 	MOVL	$7, R11
 	JNE	fail
+	// An event log in the way is dropped, not fatal (64 KiB: room for
+	// its last event).
+	MOVQ	EI_EVLOG(BX), AX
+	MOVQ	EI_EVLAST(BX), CX
+	ADDQ	$0x10000, CX
+	CALL	efiClear<>(SB)
+	JEQ	evlogok
+	MOVQ	$0, EI_EVLOG(BX)
+	MOVQ	$0, EI_EVLAST(BX)
+evlogok:
 	MOVQ	BX, AX
 	LEAQ	EFI_INFO_SIZE(BX), CX
 	CALL	efiClear<>(SB)
@@ -411,6 +519,51 @@ pd:
 	PUSHQ	AX
 	BYTE	$0x48; BYTE $0xcb	// RETFQ
 
+// efiMeasure measures [AX, AX+CX) into EI_MR(BX) through the protocol at
+// EI_MPROTO(BX) (HashLogExtendEvent is the third function of both
+// EFI_TCG2_PROTOCOL and EFI_CC_MEASUREMENT_PROTOCOL) as an EV_EVENT_TAG
+// event: DX = 0 the load options, 1 the initrd (Linux's tagged events,
+// drivers/firmware/efi/libstub/efi-stub-helper.c tagged_event_data). The
+// event (EFI_TCG2_EVENT or EFI_CC_EVENT: the same packed layout) is built
+// at EI_EVENT(BX). Returns the EFI status in AX.
+TEXT efiMeasure<>(SB),NOSPLIT|NOFRAME,$0
+	SUBQ	$40, SP			// shadow space and the fifth argument; aligned
+	MOVQ	AX, R10
+	MOVQ	CX, R11
+	LEAQ	EI_EVENT(BX), DI
+	MOVL	$14, 4(DI)		// HeaderSize
+	MOVW	$1, 8(DI)		// HeaderVersion
+	MOVL	EI_MR(BX), AX
+	MOVL	AX, 10(DI)		// PCRIndex / MrIndex
+	MOVL	$6, 14(DI)		// EV_EVENT_TAG
+	TESTL	DX, DX
+	JNE	tinitrd
+	MOVL	$0x8F3B22ED, 18(DI)	// LOAD_OPTIONS_EVENT_TAG_ID
+	LEAQ	·efiTagLoadOptions(SB), SI
+	MOVL	$26, CX			// sizeof("LOADED_IMAGE::LoadOptions")
+	JMP	tcopy
+tinitrd:
+	MOVL	$0x8F3B22EC, 18(DI)	// INITRD_EVENT_TAG_ID
+	LEAQ	·efiTagInitrd(SB), SI
+	MOVL	$13, CX			// sizeof("Linux initrd")
+tcopy:
+	MOVL	CX, 22(DI)		// TaggedEventDataSize
+	LEAL	26(CX), AX
+	MOVL	AX, 0(DI)		// Size: header, tag and description
+	ADDQ	$26, DI
+	CLD
+	REP;	MOVSB
+	// HashLogExtendEvent(proto, 0, data, size, event)
+	MOVQ	EI_MPROTO(BX), CX
+	XORL	DX, DX
+	MOVQ	R10, R8
+	MOVQ	R11, R9
+	LEAQ	EI_EVENT(BX), AX
+	MOVQ	AX, 32(SP)
+	CALL	0x10(CX)
+	ADDQ	$40, SP
+	RET
+
 // efiClear sets ZF if [AX, CX) lies below 4 GiB and outside [R8, R9),
 // clears it otherwise. It changes AX and R11.
 TEXT efiClear<>(SB),NOSPLIT|NOFRAME,$0
@@ -465,6 +618,31 @@ DATA ·efiLoadedImageGUID+4(SB)/2, $0x9562
 DATA ·efiLoadedImageGUID+6(SB)/2, $0x11d2
 DATA ·efiLoadedImageGUID+8(SB)/8, $0x3b7269c9a0003f8e
 GLOBL ·efiLoadedImageGUID(SB), RODATA, $16
+
+// EFI_TCG2_PROTOCOL_GUID 607f766c-7455-42be-930b-e4d76db2720f.
+DATA ·efiTCG2GUID+0(SB)/4, $0x607f766c
+DATA ·efiTCG2GUID+4(SB)/2, $0x7455
+DATA ·efiTCG2GUID+6(SB)/2, $0x42be
+DATA ·efiTCG2GUID+8(SB)/8, $0x0f72b26dd7e40b93
+GLOBL ·efiTCG2GUID(SB), RODATA, $16
+
+// EFI_CC_MEASUREMENT_PROTOCOL_GUID 96751a3d-72f4-41a6-a794-ed5d0e67ae6b.
+DATA ·efiCCGUID+0(SB)/4, $0x96751a3d
+DATA ·efiCCGUID+4(SB)/2, $0x72f4
+DATA ·efiCCGUID+6(SB)/2, $0x41a6
+DATA ·efiCCGUID+8(SB)/8, $0x6bae670e5ded94a7
+GLOBL ·efiCCGUID(SB), RODATA, $16
+
+// The tagged events' descriptions, NUL included.
+DATA ·efiTagLoadOptions+0(SB)/8, $"LOADED_I"
+DATA ·efiTagLoadOptions+8(SB)/8, $"MAGE::Lo"
+DATA ·efiTagLoadOptions+16(SB)/8, $"adOption"
+DATA ·efiTagLoadOptions+24(SB)/2, $0x0073	// "s", NUL
+GLOBL ·efiTagLoadOptions(SB), RODATA, $26
+DATA ·efiTagInitrd+0(SB)/8, $"Linux in"
+DATA ·efiTagInitrd+8(SB)/4, $"itrd"
+DATA ·efiTagInitrd+12(SB)/1, $0
+GLOBL ·efiTagInitrd(SB), RODATA, $13
 
 // EFI_LOAD_FILE2_PROTOCOL_GUID 4006c0c1-fcb3-403e-996d-4a6c8724e06d.
 DATA ·efiLoadFile2GUID+0(SB)/4, $0x4006c0c1
