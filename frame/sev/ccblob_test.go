@@ -8,17 +8,14 @@ import (
 	"github.com/aster-cvm/aster/frame/boot/bootparams"
 )
 
-// testRAM is guest memory [base, base+len(b)) for hand-off tests.
+// testRAM is guest memory for hand-off tests.
 type testRAM struct {
 	base uint64
 	b    []byte
 }
 
 func (r *testRAM) mem(pa uint64, n int) []byte {
-	if n < 0 || pa < r.base || pa-r.base > uint64(len(r.b)) || uint64(n) > uint64(len(r.b))-(pa-r.base) {
-		return nil
-	}
-	return r.b[pa-r.base : pa-r.base+uint64(n)]
+	return bootparams.Region{Base: r.base, Bytes: r.b}.Memory(pa, n)
 }
 
 // handoff lays out, in 64 KiB at 1 MiB: the zero page (page 0), the CPUID

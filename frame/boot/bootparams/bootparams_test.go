@@ -8,20 +8,14 @@ import (
 	"github.com/aster-cvm/aster/frame/tee"
 )
 
-// ram is test guest memory: [base, base+len(b)).
-type ram struct {
-	base uint64
-	b    []byte
-}
+// ram is test guest memory.
+type ram struct{ Region }
 
-func (r *ram) mem(pa uint64, n int) []byte {
-	if n < 0 || pa < r.base || pa-r.base > uint64(len(r.b)) || uint64(n) > uint64(len(r.b))-(pa-r.base) {
-		return nil
-	}
-	return r.b[pa-r.base : pa-r.base+uint64(n)]
-}
+func (r *ram) mem(pa uint64, n int) []byte { return r.Memory(pa, n) }
 
-func newRAM() *ram { return &ram{base: 0x100000, b: make([]byte, 64<<10)} }
+func newRAM() *ram { return wrap(0x100000, make([]byte, 64<<10)) }
+
+func wrap(base uint64, b []byte) *ram { return &ram{Region{base, b}} }
 
 var _ tee.Memory = newRAM().mem
 
@@ -66,7 +60,7 @@ func TestLayout(t *testing.T) {
 
 func TestSetupDataChain(t *testing.T) {
 	r := newRAM()
-	b := NewBuilder(r.mem, r.base+0x1000, 0x2000)
+	b := NewBuilder(r.mem, r.Base+0x1000, 0x2000)
 	n2, err := b.Put(SetupDataNode(0, SetupCCBlob, []byte{1, 2, 3, 4}), 8)
 	if err != nil {
 		t.Fatal(err)
@@ -74,8 +68,8 @@ func TestSetupDataChain(t *testing.T) {
 	n1, _ := b.Put(SetupDataNode(n2, 1 /* SETUP_E820_EXT */, make([]byte, 20)), 8)
 	z := NewZeroPage()
 	z.SetSetupData(n1)
-	copy(r.b, z[:])
-	zp, err := ReadZeroPage(r.mem, r.base)
+	copy(r.Bytes, z[:])
+	zp, err := ReadZeroPage(r.mem, r.Base)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +94,7 @@ func TestSetupDataChain(t *testing.T) {
 	if _, _, err := FindSetupData(r.mem, 0xdead0000, 7); !errors.Is(err, ErrBadHandoff) {
 		t.Errorf("outside memory: %v", err)
 	}
-	last := r.base + uint64(len(r.b)) - setupDataHeader
+	last := r.Base + uint64(len(r.Bytes)) - setupDataHeader
 	copy(r.mem(last, setupDataHeader), SetupDataNode(0, 7, nil))
 	le.PutUint32(r.mem(last+12, 4), 0xFFFFFFFF)
 	if _, _, err := FindSetupData(r.mem, last, 7); !errors.Is(err, ErrBadHandoff) {
@@ -110,7 +104,7 @@ func TestSetupDataChain(t *testing.T) {
 
 func TestConfigTable(t *testing.T) {
 	r := newRAM()
-	b := NewBuilder(r.mem, r.base, len(r.b))
+	b := NewBuilder(r.mem, r.Base, len(r.Bytes))
 	g1, g2 := MustGUID("8868e871-e4f1-11d3-bc22-0080c73c8881"), MustGUID("067b1f5f-cf26-44c5-8554-93d777912d42")
 	tab, _ := b.Put(ConfigTable([]ConfigEntry{{g1, 0x1111}, {g2, 0x2222}}), 8)
 	st, _ := b.Put(SystemTable(tab, 2), 8)
@@ -133,7 +127,7 @@ func TestConfigTable(t *testing.T) {
 		t.Errorf("huge count: %v", err)
 	}
 	le.PutUint32(r.mem(st+efiSystabNrTables, 4), 2)
-	le.PutUint64(r.mem(st+efiSystabTables, 8), r.base+uint64(len(r.b))-efiConfigEntrySize)
+	le.PutUint64(r.mem(st+efiSystabTables, 8), r.Base+uint64(len(r.Bytes))-efiConfigEntrySize)
 	if _, _, err := FindConfigTable(r.mem, st, g2); !errors.Is(err, ErrBadHandoff) {
 		t.Errorf("table past the end of memory: %v", err)
 	}
@@ -151,14 +145,14 @@ func TestConfigTable(t *testing.T) {
 
 func TestBuilderBounds(t *testing.T) {
 	r := newRAM()
-	b := NewBuilder(r.mem, r.base, 64)
+	b := NewBuilder(r.mem, r.Base, 64)
 	if _, err := b.Put(make([]byte, 60), 8); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.Put(make([]byte, 8), 8); err == nil {
 		t.Error("Put past the region's end")
 	}
-	b = NewBuilder(r.mem, r.base+uint64(len(r.b))-8, 64)
+	b = NewBuilder(r.mem, r.Base+uint64(len(r.Bytes))-8, 64)
 	if _, err := b.Put(make([]byte, 16), 8); err == nil {
 		t.Error("Put past the end of memory")
 	}
@@ -186,9 +180,9 @@ func FuzzHandoff(f *testing.F) {
 		if len(b) > 12<<10 {
 			return
 		}
-		r := &ram{base: base, b: make([]byte, 12<<10)}
-		copy(r.b, b)
-		zp, err := ReadZeroPage(r.mem, r.base)
+		r := wrap(base, make([]byte, 12<<10))
+		copy(r.Bytes, b)
+		zp, err := ReadZeroPage(r.mem, r.Base)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -106,3 +106,19 @@ func (b *Builder) Put(data []byte, align uint64) (uint64, error) {
 	b.off = off + uint64(len(data))
 	return b.base + off, nil
 }
+
+// Region is guest-physical memory [Base, Base+len(Bytes)) over one byte
+// slice, as a tee.Memory: for a loader that lays a hand-off out in a
+// buffer, and for tests.
+type Region struct {
+	Base  uint64
+	Bytes []byte
+}
+
+// Memory returns [pa, pa+n) if the region holds all of it, else nil.
+func (r Region) Memory(pa uint64, n int) []byte {
+	if n < 0 || pa < r.Base || pa-r.Base > uint64(len(r.Bytes)) || uint64(n) > uint64(len(r.Bytes))-(pa-r.Base) {
+		return nil
+	}
+	return r.Bytes[pa-r.Base : pa-r.Base+uint64(n)]
+}

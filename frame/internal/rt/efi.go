@@ -142,7 +142,7 @@ var efiBootTables [7 << 12]byte
 
 // Assembly (efi_amd64.s).
 func efiEntry()
-func efi64()
+func pvh64()
 func efiEntryAddr() uintptr
 
 // readEFIHandoff takes the command line, the RAM ranges and the ACPI RSDP

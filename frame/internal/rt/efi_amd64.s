@@ -24,7 +24,8 @@
 //   3. copies the image to its physical addresses, builds the same boot
 //      page tables as the PVH entry (identity, direct map, kernel window,
 //      2 MiB pages) inside the copy, loads them and a GDT, and far-returns
-//      into the kernel window, to pvhHigh with RSI = the hand-off buffer.
+//      into the kernel window, to the PVH path's pvh64 with RSI = the
+//      hand-off buffer.
 // start64 tells the hand-off from a PVH start_info by its magic.
 // On any failure before ExitBootServices it returns EFI_LOAD_ERROR to the
 // firmware; after it, it halts (nothing can report any more).
@@ -512,9 +513,12 @@ pd:
 	// buffer (all below 4 GiB) where they are.
 	MOVQ	R10, CR3
 	// The GDT in the kernel window (mapped now): null, code 0x08, data
-	// 0x10; then CS through a far return, into the copy.
+	// 0x10; then CS through a far return into the copy, where the PVH
+	// path's pvh64 loads the data segments and goes on to pvhHigh with
+	// RSI = the hand-off buffer.
 	LGDT	·efiGDTR(SB)
-	MOVQ	·efiLinkEfi64(SB), AX
+	MOVQ	BX, SI
+	MOVQ	·efiLinkPvh64(SB), AX
 	PUSHQ	$0x08
 	PUSHQ	AX
 	BYTE	$0x48; BYTE $0xcb	// RETFQ
@@ -582,18 +586,6 @@ ok:
 	XORL	AX, AX			// ZF = 1
 	RET
 
-// efi64 runs in the kernel window with the boot page tables and the GDT
-// loaded; RSI is the hand-off buffer's (identity = physical) address.
-TEXT ·efi64(SB),NOSPLIT|NOFRAME,$0
-	MOVL	$0x10, AX
-	MOVW	AX, DS
-	MOVW	AX, ES
-	MOVW	AX, SS
-	MOVW	AX, FS
-	MOVW	AX, GS
-	MOVQ	BX, SI
-	JMP	·pvhHigh(SB)
-
 // Link-time (kernel-window) addresses, as absolute data relocations.
 DATA ·efiLinkText+0(SB)/8, $runtime·text(SB)
 GLOBL ·efiLinkText(SB), RODATA, $8
@@ -601,8 +593,8 @@ DATA ·efiLinkEnd+0(SB)/8, $runtime·end(SB)
 GLOBL ·efiLinkEnd(SB), RODATA, $8
 DATA ·efiLinkTables+0(SB)/8, $·efiBootTables(SB)
 GLOBL ·efiLinkTables(SB), RODATA, $8
-DATA ·efiLinkEfi64+0(SB)/8, $·efi64(SB)
-GLOBL ·efiLinkEfi64(SB), RODATA, $8
+DATA ·efiLinkPvh64+0(SB)/8, $·pvh64(SB)
+GLOBL ·efiLinkPvh64(SB), RODATA, $8
 
 // efiFailMsg is what efiEntry prints before it gives up ('#': the step).
 DATA ·efiFailMsg+0(SB)/8, $"aster: k"

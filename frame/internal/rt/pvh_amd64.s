@@ -99,7 +99,8 @@ pd:
 	BYTE	$0x50				// PUSH EAX
 	BYTE	$0xcb				// RETF
 
-// pvh64 runs in long mode at its physical (identity-mapped) address.
+// pvh64 runs in long mode at its physical (identity-mapped) address, or,
+// entered from efiEntry, at its kernel-window address: both mapped.
 TEXT ·pvh64(SB),NOSPLIT|NOFRAME,$0
 	MOVL	$0x10, AX
 	MOVW	AX, DS
