@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Aster's main job, end to end, on a fresh Debian/Ubuntu machine:
 #   1. boot the Go framekernel in QEMU and run its runtime self-test;
-#   2. run programs on it: a static Go program as init, the default u-root
-#      userland through Aster's init;
+#   2. run programs on it: a static Go program as init (through PVH and as
+#      kernel.efi under OVMF, with what TDVF would measure of it), the
+#      default u-root userland through Aster's init;
 #   3. the confidential-VM path on the software SEV-SNP model: a virtio disk
 #      through bounce buffers, and an attestation report fetched in the
 #      guest by the unmodified go-sev-guest client, carrying the launch
@@ -30,6 +31,16 @@ mkdir -p out/demo-root/etc out/demo-root/tmp && echo "welcome to aster" > out/de
 status=0
 "$astctl" run out/hello --timeout 120s || status=$?
 [ "$status" -eq 3 ] || { echo "demo: expected init's exit status 3, got $status" >&2; exit 1; }
+
+echo
+echo "== UEFI: the same image as kernel.efi, started by OVMF (TCG: the firmware takes a few seconds)"
+status=0
+"$astctl" run out/hello --firmware uefi --timeout 300s || status=$?
+[ "$status" -eq 3 ] || { echo "demo: expected init's exit status 3 under UEFI, got $status" >&2; exit 1; }
+echo "astctl measure tdx: what TDVF would measure of it (RTMR1: kernel.efi; RTMR2: what its entry measures)"
+cmdline=$(sed -n 's/^  "cmdline": "\(.*\)",$/\1/p' out/hello/manifest.json)
+"$astctl" measure tdx --ovmf /usr/share/ovmf/OVMF.fd --kernel out/hello/kernel.efi \
+	--initrd out/hello/initramfs.cpio.gz --append "$cmdline" --memory 256M 2>/dev/null
 
 echo
 echo "== astctl build: the default image (u-root's rush and core commands, Aster's /init); one command"

@@ -24,9 +24,10 @@ import (
 // firmware, exit boot services, copy the kernel to its link address and
 // reach main.main; the runtime self-test must pass; the ACPI RSDP comes
 // from the EFI configuration table (so ACPI power-off works without
-// isa-debug-exit); and the SNP model's loader must add its CC blob to the
-// firmware's configuration tables, where the frame's discovery finds it
-// after walking the real ones.
+// isa-debug-exit); the TEE models must run on the firmware's memory map;
+// and the SNP model's loader must add its CC blob to the firmware's
+// configuration tables, where the frame's discovery finds it after
+// walking the real ones.
 func TestBootUEFI(t *testing.T) {
 	t.Run("selftest", func(t *testing.T) {
 		out, status := boot(t, "aster.selftest=goroutines,gc,clock,fault-panics", bootOpts{UEFI: true})
@@ -63,13 +64,24 @@ func TestBootUEFI(t *testing.T) {
 			t.Errorf("status %d, want init's 3; OVMF's initrd= word must be gone", status)
 		}
 	})
-	t.Run("model-snp", func(t *testing.T) {
-		out, status := boot(t, "aster.tee=model-snp aster.teetest", bootOpts{UEFI: true})
-		wantConsole(t, out, "from the EFI configuration table (the model's loader)", "teetest: the frame handled 0 #VE and 1 #VC")
-		if status != 0 || strings.Contains(out, "teetest: FAIL") {
-			t.Errorf("status %d", status)
-		}
-	})
+	// Both models on a firmware memory map: the TDX model's unaccepted
+	// memory is carved from it, the SNP model's CC blob joins the
+	// firmware's configuration tables.
+	for _, c := range []struct {
+		model string
+		want  []string
+	}{
+		{"model-tdx", []string{"MiB of unaccepted memory above 64 MiB", "teetest: the frame handled 5 #VE and 0 #VC"}},
+		{"model-snp", []string{"from the EFI configuration table (the model's loader)", "teetest: the frame handled 0 #VE and 1 #VC"}},
+	} {
+		t.Run(c.model, func(t *testing.T) {
+			out, status := boot(t, "aster.tee="+c.model+" aster.teetest", bootOpts{UEFI: true})
+			wantConsole(t, out, c.want...)
+			if status != 0 || strings.Contains(out, "teetest: FAIL") {
+				t.Errorf("status %d", status)
+			}
+		})
+	}
 }
 
 // TestUEFIMeasuredBoot boots kernel.efi and an initramfs through OVMF
