@@ -23,6 +23,7 @@ const (
 	eiInitrdSize  = 48
 	eiEvLog       = 56
 	eiEvLast      = 64
+	eiFinalPre    = 88
 	eiCmdline     = 0x100
 	eiCmdMax      = 0xEFF
 	eiMap         = 0x1000
@@ -54,10 +55,48 @@ var (
 var (
 	efiACPI20GUID = [16]byte{0x71, 0xe8, 0x68, 0x88, 0xf1, 0xe4, 0xd3, 0x11, 0xbc, 0x22, 0x00, 0x80, 0xc7, 0x3c, 0x88, 0x81}
 	efiACPI10GUID = [16]byte{0x30, 0x2d, 0x9d, 0xeb, 0x88, 0x2d, 0xd3, 0x11, 0x9a, 0x16, 0x00, 0x90, 0x27, 0x3f, 0xc1, 0x4d}
+	// EFI_TCG2_FINAL_EVENTS_TABLE_GUID 1e2ed096-30e2-4254-bd89-863bbef82325.
+	efiFinalEventsGUID = [16]byte{0x96, 0xd0, 0x2e, 0x1e, 0xe2, 0x30, 0x54, 0x42, 0xbd, 0x89, 0x86, 0x3b, 0xbe, 0xf8, 0x23, 0x25}
 )
 
 // efiSystab is the EFI system table of a UEFI boot (0: PVH boot).
 var efiSystab uint64
+
+// evfinal is the part of the firmware's final events table logged after
+// efiEntry took the log (ExitBootServices's events): physical start and
+// size, {0, 0} if none. It lives in firmware memory (mapped read-only).
+var evfinal [2]uint64
+
+// finalEvents finds the events of the final events table past the first
+// preboot ones, which the log already has.
+func finalEvents(preboot uint64) [2]uint64 {
+	t := efiTable(efiFinalEventsGUID)
+	h := physRead(t, 16)
+	if h == nil {
+		return [2]uint64{}
+	}
+	le := binary.LittleEndian
+	n := le.Uint64(h[8:])
+	if n > 1024 || preboot > n {
+		return [2]uint64{}
+	}
+	pa := t + 16
+	var start uint64
+	for i := uint64(0); i < n; i++ {
+		if i == preboot {
+			start = pa
+		}
+		sz := tcgEventSize(pa, false)
+		if sz == 0 {
+			return [2]uint64{}
+		}
+		pa += sz
+	}
+	if preboot == n {
+		return [2]uint64{}
+	}
+	return [2]uint64{start, pa - start}
+}
 
 // evlog is the firmware's TPM event log (crypto-agile, TCG2 format) of a
 // UEFI boot: physical start and size, reserved like a module; {0, 0}
@@ -121,13 +160,18 @@ func tcgEventSize(pa uint64, first bool) uint64 {
 }
 
 // EventLog returns the firmware's TPM event log of a UEFI boot (the bytes
-// Linux shows as /sys/kernel/security/tpm0/binary_bios_measurements), or
-// false.
+// Linux shows as /sys/kernel/security/tpm0/binary_bios_measurements): the
+// log as efiEntry took it, then the final events table's later events, as
+// Linux's tpm_read_log_efi joins them. False without one.
 func EventLog() ([]byte, bool) {
 	if evlog[1] == 0 {
 		return nil, false
 	}
-	return kmem(phys(mm.PhysAddr(evlog[0])), uintptr(evlog[1])), true
+	b := append([]byte(nil), kmem(phys(mm.PhysAddr(evlog[0])), uintptr(evlog[1]))...)
+	if evfinal[1] != 0 {
+		b = append(b, kmem(phys(mm.PhysAddr(evfinal[0])), uintptr(evfinal[1]))...)
+	}
+	return b, true
 }
 
 // efiZeroPage is the Linux zero page (struct boot_params) a UEFI boot
@@ -182,6 +226,7 @@ func readEFIHandoff(pa uint64) uint64 {
 	if first, last := le.Uint64(b[eiEvLog:]), le.Uint64(b[eiEvLast:]); first != 0 && last >= first {
 		if n := tcgEventSize(last, last == first); n > 0 {
 			evlog = [2]uint64{first, last + n - first}
+			evfinal = finalEvents(le.Uint64(b[eiFinalPre:]))
 		}
 	}
 	size, desc := le.Uint64(b[eiMapSize:]), le.Uint64(b[eiDescSize:])
@@ -224,9 +269,9 @@ func addRange(r [][2]uint64, n *int, start, end uint64) {
 	}
 }
 
-// efiRSDP finds the ACPI RSDP in the system table's configuration tables
-// (ACPI 2.0 first, then 1.0), or returns 0.
-func efiRSDP() uint64 {
+// efiTable returns the VendorTable of the configuration table guid of the
+// system table, or 0.
+func efiTable(guid [16]byte) uint64 {
 	st := physRead(efiSystab, 0x78)
 	if st == nil {
 		return 0
@@ -237,17 +282,21 @@ func efiRSDP() uint64 {
 		return 0
 	}
 	t := physRead(tabs, 24*n)
-	var v1 uint64
 	for i := uint64(0); t != nil && i < n; i++ {
-		e := t[24*i:]
-		switch [16]byte(e[:16]) {
-		case efiACPI20GUID:
+		if e := t[24*i:]; [16]byte(e[:16]) == guid {
 			return le.Uint64(e[16:])
-		case efiACPI10GUID:
-			v1 = le.Uint64(e[16:])
 		}
 	}
-	return v1
+	return 0
+}
+
+// efiRSDP finds the ACPI RSDP in the system table's configuration tables
+// (ACPI 2.0 first, then 1.0), or returns 0.
+func efiRSDP() uint64 {
+	if p := efiTable(efiACPI20GUID); p != 0 {
+		return p
+	}
+	return efiTable(efiACPI10GUID)
 }
 
 // EFISystemTable returns the EFI system table of a UEFI boot.

@@ -66,6 +66,7 @@
 #define EI_EVLAST 64
 #define EI_MPROTO 72
 #define EI_MR 80
+#define EI_FINALPRE 88
 #define EI_EVENT 0x80
 #define EI_CMDLINE 0x100
 #define EI_CMDMAX 0xEFF
@@ -305,7 +306,33 @@ nomeasure:
 	MOVQ	$0, F_TRUNC(SP)
 	CALL	TCG2_GET_EVENT_LOG(CX)
 	TESTQ	AX, AX
+	JNE	evlogfail
+	// Events the firmware's final events table already holds are in the
+	// log too; start64 appends only the later ones (ExitBootServices's).
+	// Count them: EFI_TCG2_FINAL_EVENTS_TABLE_GUID
+	// 1e2ed096-30e2-4254-bd89-863bbef82325 in the configuration tables,
+	// {u64 version, u64 number of events, events} (TCG EFI Protocol
+	// Specification §7; Linux final_events_preboot_size).
+	MOVL	0x68(R13), CX
+	MOVQ	0x70(R13), SI
+	MOVQ	$0x425430e21e2ed096, AX
+	MOVQ	$0x2523f8be3b8689bd, DX
+final:
+	TESTQ	CX, CX
 	JEQ	noevlog
+	CMPQ	AX, 0(SI)
+	JNE	finalnext
+	CMPQ	DX, 8(SI)
+	JNE	finalnext
+	MOVQ	16(SI), SI
+	MOVQ	8(SI), AX
+	MOVQ	AX, EI_FINALPRE(BX)
+	JMP	noevlog
+finalnext:
+	ADDQ	$24, SI
+	DECQ	CX
+	JMP	final
+evlogfail:
 	MOVQ	$0, EI_EVLOG(BX)
 	MOVQ	$0, EI_EVLAST(BX)
 noevlog:
