@@ -66,6 +66,10 @@ func banner(sinceEntry time.Duration) {
 		boot.FrameBootTime().Round(10*time.Microsecond), (sinceEntry - boot.FrameBootTime()).Round(10*time.Microsecond))
 	fmt.Printf("boot: %d system calls and %d demand-paged pages before main\n", st.Syscalls, st.PageFaults)
 	if st, ok := boot.EFISystemTable(); ok {
+		at, linked := boot.KernelPhys()
+		if at != linked {
+			fmt.Printf("boot: kernel at physical %#x (linked for %#x: the firmware kept that)\n", at, linked)
+		}
 		fmt.Printf("boot: %s\n", efiTables(st))
 	}
 	fmt.Printf("cmdline: %s\n", boot.CommandLine())

@@ -181,3 +181,9 @@ func Mapped(pa, n uint64) bool { return rt.DirectMapped(pa, n) }
 // or a PVH boot. The bytes are reserved for the life of the machine; do
 // not write to them.
 func EventLog() ([]byte, bool) { return rt.EventLog() }
+
+// KernelPhys returns the physical address the kernel image starts at and
+// the one it is linked for: equal after a PVH boot; after a UEFI boot the
+// entry may have copied it elsewhere (firmware kept the link address) and
+// mapped the kernel window there.
+func KernelPhys() (at, linked uint64) { return rt.KernelPhys() }

@@ -136,6 +136,9 @@ type bootOpts struct {
 	UEFI bool
 	// Extra are QEMU arguments added last (devices such as a TPM).
 	Extra []string
+	// Firmware "none" passes no -bios (firmware comes from pflash
+	// drives in Extra).
+	Firmware string
 	// Disks are raw images attached as virtio-blk devices; AccessPlatform
 	// makes the virtio devices offer ACCESS_PLATFORM (as astctl run
 	// --tee-model does).
@@ -204,6 +207,9 @@ func boot(t *testing.T, extra string, opts bootOpts) (output string, status int)
 			t.Fatal(err)
 		}
 		cfg.Firmware, cfg.Kernel = fw, filepath.Join(dir, kimage.EFIFile)
+	}
+	if opts.Firmware == "none" {
+		cfg.Firmware = ""
 	}
 	if opts.Initrd != "" {
 		cfg.Initrd = opts.Initrd

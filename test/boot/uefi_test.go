@@ -40,6 +40,28 @@ func TestBootUEFI(t *testing.T) {
 			t.Errorf("status %d", status)
 		}
 	})
+	t.Run("smm-firmware", func(t *testing.T) {
+		// OVMF built with SMM and S3 (Debian's OVMF_CODE_4M.secboot.fd,
+		// Secure Boot keys not enrolled) keeps its DXE volume at 9-22 MiB
+		// as ACPI NVS, over the kernel's link address (16 MiB): the entry
+		// must copy the kernel elsewhere and map the kernel window there.
+		const code = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd"
+		const vars = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+		for _, f := range []string{code, vars} {
+			if _, err := os.Stat(f); err != nil {
+				t.Fatalf("%v (Debian's ovmf package installs it)", err)
+			}
+		}
+		out, status := boot(t, "aster.selftest=goroutines,gc", bootOpts{UEFI: true, Extra: []string{
+			"-machine", "smm=on", "-global", "driver=cfi.pflash01,property=secure,value=on",
+			"-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + code,
+			"-drive", "if=pflash,format=raw,unit=1,snapshot=on,file=" + vars,
+		}, Firmware: "none"})
+		wantConsole(t, out, "boot: UEFI entry", "boot: kernel at physical 0x", "(linked for 0x1000000", "aster selftest: PASS")
+		if status != 0 {
+			t.Errorf("status %d", status)
+		}
+	})
 	t.Run("acpi-poweroff", func(t *testing.T) {
 		out, status := boot(t, "aster.bootbench", bootOpts{UEFI: true, ACPI: true})
 		wantConsole(t, out, "boot: UEFI entry", "aster: power-off status=0")

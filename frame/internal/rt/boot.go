@@ -156,6 +156,18 @@ func readModules(pa, n uint64) {
 	}
 }
 
+// imageOffset is where the kernel lies physically minus where it is
+// linked (a multiple of 2 MiB): 0 after a PVH boot, which loads it at its
+// link address; whatever room efiEntry found after a UEFI boot.
+var imageOffset uint64
+
+// kernelPhys returns the physical address of kernel-window address va.
+func kernelPhys(va uintptr) uint64 { return uint64(va) - kernBase + imageOffset }
+
+// kernelVirt returns the kernel-window address of physical address pa of
+// the image.
+func kernelVirt(pa uint64) mm.VirtAddr { return mm.VirtAddr(kernBase + pa - imageOffset) }
+
 // imagePhysEnd is the first physical byte after the kernel and the frame
 // bitmap; bitmapPhys is where the bitmap lives.
 var imagePhysStart, imagePhysEnd, bitmapPhys uint64
@@ -163,8 +175,8 @@ var imagePhysStart, imagePhysEnd, bitmapPhys uint64
 // initFrames sets up the frame allocator over the RAM ranges. The bitmap
 // goes right after the kernel image.
 func initFrames() {
-	imagePhysStart = uint64(textStart&^(mm.HugeSize-1)) - kernBase
-	end, _ := mm.PageUp(uint64(imageEnd) - kernBase)
+	imagePhysStart = kernelPhys(textStart &^ (mm.HugeSize - 1))
+	end, _ := mm.PageUp(kernelPhys(imageEnd))
 	words := mm.BitmapWords(mm.PhysAddr(maxPhys))
 	refWords := mm.RefCountWords(mm.PhysAddr(maxPhys))
 	bitmapPhys = end
@@ -216,12 +228,12 @@ func initPageTables() {
 	}
 	// The image with 2 MiB pages up to its bss, 4 KiB pages from there so
 	// zero bss pages can be given back (lazybss.go).
-	bss := mm.PageDown(uint64(bssStart()) - kernBase)
-	if !kpt.MapRange(mm.VirtAddr(kernBase+imagePhysStart), mm.PhysAddr(imagePhysStart), bss-imagePhysStart, rw) {
+	bss := mm.PageDown(kernelPhys(bssStart()))
+	if !kpt.MapRange(kernelVirt(imagePhysStart), mm.PhysAddr(imagePhysStart), bss-imagePhysStart, rw) {
 		bootFail("cannot map the kernel")
 	}
 	for pa := bss; pa < imagePhysEnd; pa += mm.PageSize {
-		if !kpt.Map(mm.VirtAddr(kernBase+pa), mm.PhysAddr(pa), rw|mm.PTENoExec) {
+		if !kpt.Map(kernelVirt(pa), mm.PhysAddr(pa), rw|mm.PTENoExec) {
 			bootFail("cannot map the kernel's data")
 		}
 	}

@@ -24,6 +24,7 @@ const (
 	eiEvLog       = 56
 	eiEvLast      = 64
 	eiFinalPre    = 88
+	eiPhysOff     = 96
 	eiCmdline     = 0x100
 	eiCmdMax      = 0xEFF
 	eiMap         = 0x1000
@@ -180,9 +181,9 @@ func EventLog() ([]byte, bool) {
 // kernel's CC-blob discovery looks (frame/boot/bootparams).
 var efiZeroPage [4096]byte
 
-// efiBootTables holds efiEntry's boot page tables: six 4 KiB pages,
-// aligned inside seven.
-var efiBootTables [7 << 12]byte
+// efiBootTables holds efiEntry's boot page tables: nine 4 KiB pages,
+// aligned inside ten.
+var efiBootTables [10 << 12]byte
 
 // Assembly (efi_amd64.s).
 func efiEntry()
@@ -198,6 +199,7 @@ func readEFIHandoff(pa uint64) uint64 {
 	}
 	le := binary.LittleEndian
 	efiSystab = le.Uint64(b[eiSystab:])
+	imageOffset = le.Uint64(b[eiPhysOff:])
 	n := le.Uint64(b[eiCmdLen:])
 	if n > eiCmdMax {
 		n = eiCmdMax
@@ -308,7 +310,7 @@ func ZeroPage() (uint64, bool) {
 	if efiSystab == 0 {
 		return 0, false
 	}
-	return uint64(addrOfBytes(&efiZeroPage[0])) - kernBase, true
+	return kernelPhys(addrOfBytes(&efiZeroPage[0])), true
 }
 
 // DirectMapped reports whether [pa, pa+n) lies in the direct map: in RAM,
@@ -328,3 +330,7 @@ func DirectMapped(pa, n uint64) bool {
 	}
 	return false
 }
+
+// KernelPhys returns where the kernel image starts physically and where
+// it is linked to start (they differ when efiEntry had to move it).
+func KernelPhys() (at, linked uint64) { return imagePhysStart, imagePhysStart - imageOffset }

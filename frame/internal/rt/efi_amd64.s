@@ -16,16 +16,17 @@
 //      below), copies the load options (the command line, UCS-2) into
 //      it as ASCII, and loads the initrd the firmware offers through
 //      LoadFile2 into pages of its own;
-//   2. gets the memory map into it, checks that the kernel's physical
-//      range is memory boot services may give away and that nothing it
-//      still needs (this image, the buffer, the stack) lies there or
-//      above 4 GiB (the initrd neither), and exits boot services (retrying with a fresh map
-//      when the map key went stale, as UEFI §7.4 allows);
-//   3. copies the image to its physical addresses, builds the same boot
-//      page tables as the PVH entry (identity, direct map, kernel window,
-//      2 MiB pages) inside the copy, loads them and a GDT, and far-returns
-//      into the kernel window, to the PVH path's pvh64 with RSI = the
-//      hand-off buffer.
+//   2. measures the command line and the initrd (as Linux's stub does),
+//      keeps the TPM event log, allocates the kernel's destination (its
+//      link address if free, else any 2 MiB-aligned room below 4 GiB),
+//      gets the memory map into the buffer, checks that nothing it still
+//      needs lies above 4 GiB, and exits boot services (retrying with a
+//      fresh map when the map key went stale, as UEFI §7.4 allows);
+//   3. copies the image there, builds the PVH entry's boot page tables
+//      inside the copy (identity and direct map of 0-4 GiB, 2 MiB pages)
+//      plus a kernel window mapped onto the copy, loads them and a GDT,
+//      and far-returns into the kernel window, to the PVH path's pvh64
+//      with RSI = the hand-off buffer.
 // start64 tells the hand-off from a PVH start_info by its magic.
 // On any failure before ExitBootServices it returns EFI_LOAD_ERROR to the
 // firmware; after it, it halts (nothing can report any more).
@@ -48,10 +49,6 @@
 // EFI_LOADED_IMAGE_PROTOCOL (UEFI 2.10 §9.1).
 #define LI_LOAD_OPTIONS_SIZE 0x30
 #define LI_LOAD_OPTIONS 0x38
-// EFI_MEMORY_DESCRIPTOR (UEFI 2.10 §7.2): Type, PhysicalStart, NumberOfPages.
-#define MD_TYPE 0
-#define MD_START 8
-#define MD_PAGES 24
 
 // The hand-off buffer (efi.go has the same numbers).
 #define EFI_INFO_SIZE 0x10000
@@ -67,6 +64,7 @@
 #define EI_MPROTO 72
 #define EI_MR 80
 #define EI_FINALPRE 88
+#define EI_PHYSOFF 96
 #define EI_EVENT 0x80
 #define EI_CMDLINE 0x100
 #define EI_CMDMAX 0xEFF
@@ -88,7 +86,8 @@
 #define F_IADDR 120
 #define F_TCG2 128
 #define F_TRUNC 136
-#define F_MSG 144
+#define F_DEST 144
+#define F_MSG 152
 #define F_SIZE 232
 
 // Memory the kernel must also own: the frame puts its frame bitmap and
@@ -273,8 +272,8 @@ measure:
 	JEQ	measureinitrd
 	XORL	DX, DX
 	CALL	efiMeasure<>(SB)
-	MOVL	$13, R11
 	TESTQ	AX, AX
+	MOVL	$4, R11
 	JNE	fail
 measureinitrd:
 	MOVQ	EI_INITRD(BX), AX
@@ -283,8 +282,8 @@ measureinitrd:
 	JEQ	nomeasure
 	MOVL	$1, DX
 	CALL	efiMeasure<>(SB)
-	MOVL	$14, R11
 	TESTQ	AX, AX
+	MOVL	$5, R11
 	JNE	fail
 nomeasure:
 
@@ -337,6 +336,55 @@ evlogfail:
 	MOVQ	$0, EI_EVLAST(BX)
 noevlog:
 
+	// Where the kernel goes: pages of its own for the image (bss
+	// included) and the frame's bitmaps after it. At its link address
+	// if the firmware has that free (AllocateAddress), else anywhere
+	// below 4 GiB on a 2 MiB boundary (AllocateMaxAddress): firmware
+	// keeps different things low (OVMF with SMM keeps its DXE volume at
+	// 9-22 MiB as ACPI NVS for S3), so the image is copied where there is
+	// room and the kernel window mapped onto it; the offset from the link
+	// address goes to start64 (EI_PHYSOFF), which places the kernel by it.
+	MOVQ	·efiLinkText(SB), R8
+	ANDL	$0x7fe00000, R8		// physical link address, 2 MiB aligned down
+	MOVQ	·efiLinkEnd(SB), R9
+	ANDL	$0x7fffffff, R9
+	ADDQ	$AFTER_IMAGE, R9
+	SUBQ	R8, R9			// bytes needed
+	MOVQ	R8, F_DEST(SP)
+	MOVQ	$2, CX			// AllocateAddress
+	MOVQ	$2, DX			// EfiLoaderData
+	MOVQ	R9, R8
+	SHRQ	$12, R8
+	LEAQ	F_DEST(SP), R9
+	CALL	BS_ALLOCATE_PAGES(R15)
+	TESTQ	AX, AX
+	JEQ	placed
+	MOVQ	$0xffffffff, F_DEST(SP)
+	MOVQ	$1, CX			// AllocateMaxAddress
+	MOVQ	$2, DX
+	MOVQ	·efiLinkEnd(SB), R8
+	ANDL	$0x7fffffff, R8
+	ADDQ	$(AFTER_IMAGE+0x200000), R8	// and 2 MiB to align
+	MOVQ	·efiLinkText(SB), AX
+	ANDL	$0x7fe00000, AX
+	SUBQ	AX, R8
+	SHRQ	$12, R8
+	LEAQ	F_DEST(SP), R9
+	CALL	BS_ALLOCATE_PAGES(R15)
+	TESTQ	AX, AX
+	MOVL	$6, R11
+	JNE	fail
+	MOVQ	F_DEST(SP), AX
+	ADDQ	$0x1fffff, AX
+	ANDQ	$~0x1fffff, AX
+	MOVQ	AX, F_DEST(SP)
+placed:
+	MOVQ	F_DEST(SP), AX
+	MOVQ	·efiLinkText(SB), CX
+	ANDL	$0x7fe00000, CX
+	SUBQ	CX, AX
+	MOVQ	AX, EI_PHYSOFF(BX)	// destination minus link address
+
 	MOVL	$4, R14			// ExitBootServices attempts
 getmap:
 	// GetMemoryMap(&size, map, &key, &descSize, &descVersion).
@@ -349,47 +397,40 @@ getmap:
 	MOVQ	AX, F_ARG5(SP)
 	CALL	BS_GET_MEMORY_MAP(R15)
 	TESTQ	AX, AX
-	MOVL	$4, R11
+	MOVL	$7, R11
 	JNE	fail
 	MOVQ	F_MAPSIZE(SP), AX
 	MOVQ	AX, EI_MAPSIZE(BX)
 	MOVQ	F_DESCSIZE(SP), AX
 	MOVQ	AX, EI_DESCSIZE(BX)
 	CMPQ	AX, $40			// EFI_MEMORY_DESCRIPTOR is at least 40 bytes
-	MOVL	$5, R11
+	MOVL	$8, R11
 	JB	fail
 
-	// The kernel's range [lo, hi): physical text (2 MiB + 4 KiB, down to
-	// the 2 MiB boundary: the first PT_LOAD) to the end of bss plus room
-	// for the frame's bitmaps.
-	MOVQ	·efiLinkText(SB), R8
-	ANDL	$0x7fe00000, R8		// physical, 2 MiB aligned down
-	MOVQ	·efiLinkEnd(SB), R9
-	ANDL	$0x7fffffff, R9
-	ADDQ	$AFTER_IMAGE, R9
-
-	// Nothing efiEntry still needs may lie in [lo, hi) or above 4 GiB
-	// (the boot page tables map the first 4 GiB): this image, the
-	// buffer, the stack.
+	// Nothing efiEntry still needs after ExitBootServices may lie above
+	// 4 GiB (the boot page tables map the first 4 GiB): this image, the
+	// initrd, the event log (dropped if so, not fatal), the buffer, the
+	// stack. efiClear also keeps them off [R8, R9), which nothing else
+	// uses now (the destination is pages of its own).
+	XORL	R8, R8
+	XORL	R9, R9
 	LEAQ	runtime·text(SB), AX
 	MOVQ	·efiLinkEnd(SB), CX
 	MOVQ	·efiLinkText(SB), DX
 	SUBQ	DX, CX
 	ADDQ	AX, CX			// [AX, CX): this image
 	CALL	efiClear<>(SB)
-	MOVL	$6, R11
+	MOVL	$9, R11
 	JNE	fail
 	MOVQ	EI_INITRD(BX), AX
 	MOVQ	EI_INITRDSIZE(BX), CX
 	ADDQ	AX, CX
 	CALL	efiClear<>(SB)
-	MOVL	$7, R11
+	MOVL	$10, R11
 	JNE	fail
-	// An event log in the way is dropped, not fatal (64 KiB: room for
-	// its last event).
 	MOVQ	EI_EVLOG(BX), AX
 	MOVQ	EI_EVLAST(BX), CX
-	ADDQ	$0x10000, CX
+	ADDQ	$0x10000, CX		// room for its last event
 	CALL	efiClear<>(SB)
 	JEQ	evlogok
 	MOVQ	$0, EI_EVLOG(BX)
@@ -398,44 +439,13 @@ evlogok:
 	MOVQ	BX, AX
 	LEAQ	EFI_INFO_SIZE(BX), CX
 	CALL	efiClear<>(SB)
-	MOVL	$8, R11
+	MOVL	$11, R11
 	JNE	fail
 	LEAQ	-0x1000(SP), AX
 	LEAQ	0x1000(SP), CX
 	CALL	efiClear<>(SB)
-	MOVL	$9, R11
+	MOVL	$12, R11
 	JNE	fail
-
-	// Every descriptor overlapping [lo, hi) must be memory the OS may
-	// take once boot services exit: EfiLoaderCode/Data (1, 2),
-	// EfiBootServicesCode/Data (3, 4), EfiConventionalMemory (7).
-	LEAQ	EI_MAP(BX), SI
-	MOVQ	F_MAPSIZE(SP), DI
-	ADDQ	SI, DI			// end of the map
-desc:
-	CMPQ	SI, DI
-	JAE	mapok
-	MOVQ	MD_START(SI), AX
-	MOVQ	MD_PAGES(SI), CX
-	SHLQ	$12, CX
-	ADDQ	AX, CX			// [AX, CX): this descriptor
-	CMPQ	CX, R8
-	JBE	next
-	CMPQ	AX, R9
-	JAE	next
-	MOVL	MD_TYPE(SI), AX
-	CMPL	AX, $7
-	JEQ	next
-	CMPL	AX, $1
-	MOVL	$10, R11
-	JB	fail
-	CMPL	AX, $4
-	MOVL	$11, R11
-	JA	fail
-next:
-	ADDQ	F_DESCSIZE(SP), SI
-	JMP	desc
-mapok:
 
 	// ExitBootServices(ImageHandle, key); a stale key means the map
 	// changed: get it again.
@@ -446,7 +456,7 @@ mapok:
 	JEQ	exited
 	DECL	R14
 	JNE	getmap
-	MOVL	$12, R11
+	MOVL	$13, R11
 fail:
 	// Tell the console why (UCS-2, built on the stack from efiFailMsg
 	// with the step number for '#'), then return EFI_LOAD_ERROR.
@@ -487,6 +497,7 @@ exited:
 	LEAQ	runtime·text(SB), SI
 	MOVQ	·efiLinkText(SB), DI
 	ANDL	$0x7fffffff, DI
+	ADDQ	EI_PHYSOFF(BX), DI
 	MOVQ	·efiLinkEnd(SB), CX
 	MOVQ	·efiLinkText(SB), AX
 	SUBQ	AX, CX
@@ -494,13 +505,15 @@ exited:
 
 	// Boot page tables in the copy (efiBootTables, 4 KiB aligned): PML4,
 	// low PDPT, high PDPT, four page directories of 2 MiB pages for
-	// 0-4 GiB; the entries are pvh_amd64.s's.
+	// 0-4 GiB (identity and direct map, as pvh_amd64.s builds them), and
+	// two for the kernel window's 2 GiB, shifted by the offset.
 	MOVQ	·efiLinkTables(SB), DI
 	ANDL	$0x7fffffff, DI
+	ADDQ	EI_PHYSOFF(BX), DI
 	ADDQ	$0xfff, DI
 	ANDQ	$~0xfff, DI
 	MOVQ	DI, R10			// PML4
-	LEAQ	0x3000(DI), R11		// first PD
+	LEAQ	0x3000(DI), R11		// first identity PD
 	LEAQ	0x3000(DI), DI
 	MOVQ	$0x83, AX		// P | RW | PS
 	MOVL	$2048, CX
@@ -510,6 +523,15 @@ pd:
 	ADDQ	$8, DI
 	DECL	CX
 	JNE	pd
+	MOVQ	EI_PHYSOFF(BX), AX	// DI is at the kernel window's PDs now
+	ORQ	$0x83, AX
+	MOVL	$1024, CX
+kpd:
+	MOVQ	AX, (DI)
+	ADDQ	$0x200000, AX
+	ADDQ	$8, DI
+	DECL	CX
+	JNE	kpd
 	LEAQ	3(R11), AX		// low PDPT: four 1 GiB slots
 	MOVQ	AX, 0x1000(R10)
 	ADDQ	$0x1000, AX
@@ -518,7 +540,7 @@ pd:
 	MOVQ	AX, 0x1010(R10)
 	ADDQ	$0x1000, AX
 	MOVQ	AX, 0x1018(R10)
-	LEAQ	3(R11), AX		// high PDPT: slots 510, 511 = 0-2 GiB
+	LEAQ	0x4003(R11), AX		// high PDPT: slots 510, 511 = the window
 	MOVQ	AX, 0x2ff0(R10)
 	ADDQ	$0x1000, AX
 	MOVQ	AX, 0x2ff8(R10)
