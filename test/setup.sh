@@ -3,7 +3,8 @@
 # QEMU (boots the guest), OVMF (firmware measured by astctl measure),
 # musl-tools (musl-gcc builds the differential ABI programs of test/abi/c),
 # busybox-static (the BusyBox boot test compares its applets with
-# the host's) and swtpm (the TPM the measured UEFI boot test gives OVMF).
+# the host's), swtpm (the TPM the measured UEFI boot test gives OVMF) and
+# osslsigncode (the Secure Boot test signs kernel.efi with it).
 # Go itself must already be installed (go.mod names the version).
 set -euo pipefail
 need=()
@@ -13,6 +14,7 @@ command -v musl-gcc >/dev/null || need+=(musl-tools)
 dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 command -v swtpm >/dev/null || need+=(swtpm)
 command -v swtpm_setup >/dev/null || need+=(swtpm-tools)
+command -v osslsigncode >/dev/null || need+=(osslsigncode)
 if [ ${#need[@]} -gt 0 ]; then
 	sudo=""
 	[ "$(id -u)" -eq 0 ] || sudo=sudo
