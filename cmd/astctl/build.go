@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/aster-cvm/aster/internal/kimage"
 	"github.com/aster-cvm/aster/internal/qemu"
+	"github.com/aster-cvm/aster/measure/tdx"
 )
 
 // defaultOutDir is where astctl build writes and astctl run looks.
@@ -88,6 +90,17 @@ default kernel command line: Linux passes the words after -- to init, and
 an argument with blanks is written in double quotes there. Without
 --init the kernel runs /init.
 
+Every build also writes DIR/kernel.efi, the same kernel as a UEFI
+application (astctl run --firmware uefi boots it under OVMF).
+
+--tdx builds an image for a TD and its reference values at once: the
+kernel without the software TEE models (as --no-tee-model), then what
+TDVF will measure of kernel.efi, the initramfs and the manifest's command
+line booted by QEMU with -m --memory from --ovmf, as 'astctl measure tdx
+--json' computes it, written to DIR/reference.json for 'astctl verify
+--reference': MRTD, RTMR1 and RTMR2 (RTMR0 needs the target QEMU's ACPI
+blobs: --acpi-tables, --acpi-rsdp, --table-loader).
+
 Exit codes:
   0  built
   1  the build or the patch failed
@@ -109,6 +122,8 @@ var buildFlags struct {
 	include []string
 	init    string
 	json    bool
+	tdx     bool
+	measure tdxFlags // with --tdx: how the TD boots
 }
 
 func init() {
@@ -118,17 +133,78 @@ func init() {
 	buildCmd.Flags().StringArrayVar(&buildFlags.include, "include", nil, "put HOST (a file or a directory) at GUEST in the initramfs; a bare FILE goes to /bin/FILE (repeatable)")
 	buildCmd.Flags().StringVar(&buildFlags.init, "init", "", `init program and its arguments, "GUESTPATH ARGS..." (must be an included executable)`)
 	buildCmd.Flags().BoolVar(&buildFlags.json, "json", false, "print the manifest on standard output")
+	f, m := buildCmd.Flags(), &buildFlags.measure
+	f.BoolVar(&buildFlags.tdx, "tdx", false, "build for a TD (no software TEE models) and write DIR/reference.json: what TDVF will measure of this image")
+	f.StringVar(&m.ovmf, "ovmf", "/usr/share/ovmf/OVMF.fd", "with --tdx: the TDVF firmware image the TD boots")
+	f.StringVar(&m.memory, "memory", "256M", "with --tdx: the TD's RAM in QEMU -m syntax (it places the initrd, so it changes RTMR1)")
+	f.StringVar(&m.order, "page-add-order", "single", "with --tdx: single (QEMU >= 9, KVM) or two-pass (QEMU 8.x TDX trees)")
+	f.StringVar(&m.acpiTables, "acpi-tables", "", "with --tdx: QEMU fw_cfg etc/acpi/tables of the target VM (for RTMR0)")
+	f.StringVar(&m.acpiRSDP, "acpi-rsdp", "", "with --tdx: QEMU fw_cfg etc/acpi/rsdp of the target VM (for RTMR0)")
+	f.StringVar(&m.tableLoader, "table-loader", "", "with --tdx: QEMU fw_cfg etc/table-loader of the target VM (for RTMR0)")
 	rootCmd.AddCommand(buildCmd)
 }
 
 func runBuild(cmd *cobra.Command, _ []string) error {
+	if buildFlags.tdx {
+		// An image for a TD carries no model of one.
+		buildFlags.source.noModel = true
+		if _, err := readFirmware(buildFlags.measure.ovmf); err != nil {
+			return err
+		}
+	} else {
+		for _, name := range []string{"ovmf", "memory", "page-add-order", "acpi-tables", "acpi-rsdp", "table-loader"} {
+			if cmd.Flags().Changed(name) {
+				return badInput(fmt.Errorf("--%s goes with --tdx", name))
+			}
+		}
+	}
 	m, err := buildImage(cmdContext(cmd), buildFlags.out, buildFlags.source, buildFlags.include, buildFlags.init, cmd.Flags().Changed("init"), strings.Join(buildFlags.append, " "))
 	if err != nil {
 		return err
 	}
+	if buildFlags.tdx {
+		if err := writeBuildReference(cmd, buildFlags.out, m, buildFlags.measure); err != nil {
+			return err
+		}
+	}
 	if buildFlags.json {
 		return writeJSON(cmd.OutOrStdout(), m)
 	}
+	return nil
+}
+
+// ReferenceFile is the reference-values document astctl build --tdx
+// writes beside the image.
+const ReferenceFile = "reference.json"
+
+// writeBuildReference computes what TDVF will measure of the image in dir
+// (kernel.efi, its initramfs, the manifest's command line) as 'astctl
+// measure tdx --json' does, writes it to dir/reference.json and prints
+// the registers on standard error.
+func writeBuildReference(cmd *cobra.Command, dir string, m *kimage.Manifest, f tdxFlags) error {
+	if m.Output(kimage.EFIFile) == nil {
+		return fmt.Errorf("%s: the build has no %s", dir, kimage.EFIFile)
+	}
+	f.kernel = filepath.Join(dir, kimage.EFIFile)
+	if m.Initramfs != nil {
+		f.initrd = filepath.Join(dir, m.Initramfs.Path)
+	}
+	f.appendLine = m.Cmdline
+	f.acpiDataSize = fmt.Sprintf("%#x", tdx.QEMUDefaultACPIDataSize)
+	doc, res, err := measureTDX(&f)
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	if err := writeTDXReference(&b, doc, res); err != nil {
+		return err
+	}
+	path := filepath.Join(dir, ReferenceFile)
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "astctl: wrote %s: what TDVF will measure of this image\n", path)
+	printTDXRegisters(cmd.ErrOrStderr(), cmd.ErrOrStderr(), res)
 	return nil
 }
 

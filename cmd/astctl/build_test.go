@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/aster-cvm/aster/internal/kimage"
+	"github.com/aster-cvm/aster/reference"
 )
 
 // TestBuildInitramfsBadInput: every bad --include or --init is refused
@@ -225,5 +227,65 @@ func TestBuildUserlandFlags(t *testing.T) {
 		if _, code := runAstctl(t, args...); code != exitBadInput {
 			t.Errorf("astctl %q exited %d, want %d", args, code, exitBadInput)
 		}
+	}
+}
+
+// TestBuildTDX: --tdx builds without the TEE models and writes
+// reference.json for the image it built, as astctl measure tdx computes
+// it for DIR/kernel.efi, the initramfs and the manifest's command line;
+// its flags go with --tdx only, and a bad firmware stops it before it
+// builds.
+func TestBuildTDX(t *testing.T) {
+	if _, code := runAstctl(t, "build", "--out", t.TempDir(), "--ovmf", "/usr/share/ovmf/OVMF.fd"); code != exitBadInput {
+		t.Errorf("--ovmf without --tdx: exit %d", code)
+	}
+	bad := filepath.Join(t.TempDir(), "not-ovmf.fd")
+	os.WriteFile(bad, []byte("not firmware"), 0o644)
+	empty := t.TempDir()
+	if _, code := runAstctl(t, "build", "--tdx", "--ovmf", bad, "--out", empty); code != exitBadInput {
+		t.Errorf("--tdx with a bad firmware: exit %d", code)
+	}
+	if fileExists(kernelPath(empty)) {
+		t.Error("built before checking the firmware")
+	}
+	const ovmf = "/usr/share/ovmf/OVMF.fd"
+	if !fileExists(ovmf) {
+		t.Skipf("no %s", ovmf)
+	}
+	if testing.Short() {
+		t.Skip("builds a kernel")
+	}
+	dir := t.TempDir()
+	if _, code := runAstctl(t, "build", "--pkg", "./test/guest/initrd", "--userland", "none", "--tdx", "--memory", "1G", "--out", dir); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	m, err := kimage.ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(m.Tags, "aster_nomodel") || m.Output(kimage.EFIFile) == nil {
+		t.Errorf("tags %v, outputs %v", m.Tags, m.Outputs)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, ReferenceFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref reference.Document
+	if err := json.Unmarshal(raw, &ref); err != nil {
+		t.Fatal(err)
+	}
+	// The same values astctl measure tdx gives for the outputs.
+	out, code := runAstctl(t, "measure", "tdx", "--ovmf", ovmf, "--kernel", filepath.Join(dir, kimage.EFIFile),
+		"--append", m.Cmdline, "--memory", "1G", "--json")
+	if code != 0 {
+		t.Fatalf("measure tdx: exit %d", code)
+	}
+	var want reference.Document
+	if err := json.Unmarshal([]byte(out), &want); err != nil {
+		t.Fatal(err)
+	}
+	r, w := ref.Measurements, want.Measurements
+	if r.MRTD != w.MRTD || r.RTMR1 != w.RTMR1 || r.RTMR2 != w.RTMR2 || r.RTMR1 == "" || ref.Measurements.RTMR2 == "" || ref.Measurements.MRTD == "" {
+		t.Errorf("reference %+v, measure tdx %+v", ref.Measurements, want.Measurements)
 	}
 }

@@ -142,24 +142,58 @@ type tdxResult struct {
 }
 
 func runMeasureTDX(cmd *cobra.Command, f *tdxFlags) error {
-	order, err := tdx.ParsePageAddOrder(f.order)
-	if err != nil {
-		return badInput(err)
-	}
-	mem, err := parseQEMUSize(f.memory)
-	if err != nil {
-		return badInput(err)
-	}
-	acpiDataSize, err := strconv.ParseUint(f.acpiDataSize, 0, 64)
-	if err != nil {
-		return badInput(fmt.Errorf("--acpi-data-size: %w", err))
-	}
 	if f.kernel == "" && (f.initrd != "" || cmd.Flags().Changed("append")) {
 		return badInput(errors.New("--initrd and --append need --kernel"))
 	}
-	im, err := readFirmware(f.ovmf)
+	doc, res, err := measureTDX(f)
 	if err != nil {
 		return err
+	}
+	out := cmd.OutOrStdout()
+	if f.json {
+		return writeTDXReference(out, doc, res)
+	}
+	if f.events {
+		printTDXEvents(out, res.events)
+	}
+	printTDXRegisters(out, cmd.ErrOrStderr(), res)
+	return nil
+}
+
+// printTDXRegisters prints the registers computed and, on errOut, why the
+// others were not.
+func printTDXRegisters(out, errOut io.Writer, res *tdxResult) {
+	fmt.Fprintf(out, "mrtd  %x\n", res.mrtd)
+	for i, ok := range res.have {
+		if ok {
+			fmt.Fprintf(out, "rtmr%d %x\n", i, res.rtmr[i])
+		}
+	}
+	for _, r := range []string{"rtmr0", "rtmr1", "rtmr2"} {
+		if why, ok := res.missing[r]; ok {
+			fmt.Fprintf(errOut, "astctl: %s not computed: %s\n", r, why)
+		}
+	}
+}
+
+// measureTDX computes what f describes: the reference document's inputs
+// and the registers and events. Errors carry astctl's exit codes.
+func measureTDX(f *tdxFlags) (*reference.Document, *tdxResult, error) {
+	order, err := tdx.ParsePageAddOrder(f.order)
+	if err != nil {
+		return nil, nil, badInput(err)
+	}
+	mem, err := parseQEMUSize(f.memory)
+	if err != nil {
+		return nil, nil, badInput(err)
+	}
+	acpiDataSize, err := strconv.ParseUint(f.acpiDataSize, 0, 64)
+	if err != nil {
+		return nil, nil, badInput(fmt.Errorf("--acpi-data-size: %w", err))
+	}
+	im, err := readFirmware(f.ovmf)
+	if err != nil {
+		return nil, nil, err
 	}
 	doc := newReference("tdx")
 	in := doc.Inputs
@@ -179,13 +213,13 @@ func runMeasureTDX(cmd *cobra.Command, f *tdxFlags) error {
 	var res tdxResult
 	res.missing = map[string]string{}
 	if res.mrtd, err = tdx.MRTD(im, order); err != nil {
-		return badInput(fmt.Errorf("%s: %w", f.ovmf, err))
+		return nil, nil, badInput(fmt.Errorf("%s: %w", f.ovmf, err))
 	}
 	in["firmware"] = tdvfRecord(im)
 
 	acpi, err := readACPI(f, in)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	switch {
 	case acpi == nil:
@@ -195,7 +229,7 @@ func runMeasureTDX(cmd *cobra.Command, f *tdxFlags) error {
 	default:
 		ev, err := tdx.RTMR0Events(im, mem, acpi)
 		if err != nil {
-			return badInput(err)
+			return nil, nil, badInput(err)
 		}
 		res.events, res.have[0] = append(res.events, ev...), true
 	}
@@ -206,14 +240,14 @@ func runMeasureTDX(cmd *cobra.Command, f *tdxFlags) error {
 	} else {
 		k, err := readKernel(f, mem, acpiDataSize, in)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		if k.HasInitrd && mem == 0 {
 			res.missing["rtmr1"] = "needs --memory: with an initrd, QEMU writes a memory-dependent initrd address into the kernel"
 		} else {
 			ev, err := tdx.RTMR1Events(k)
 			if err != nil {
-				return badInput(fmt.Errorf("%s: %w", f.kernel, err))
+				return nil, nil, badInput(fmt.Errorf("%s: %w", f.kernel, err))
 			}
 			res.events, res.have[1] = append(res.events, ev...), true
 		}
@@ -221,25 +255,7 @@ func runMeasureTDX(cmd *cobra.Command, f *tdxFlags) error {
 	}
 	res.rtmr = tdx.Replay(res.events)
 
-	out := cmd.OutOrStdout()
-	if f.json {
-		return writeTDXReference(out, doc, &res)
-	}
-	if f.events {
-		printTDXEvents(out, res.events)
-	}
-	fmt.Fprintf(out, "mrtd  %x\n", res.mrtd)
-	for i, ok := range res.have {
-		if ok {
-			fmt.Fprintf(out, "rtmr%d %x\n", i, res.rtmr[i])
-		}
-	}
-	for _, r := range []string{"rtmr0", "rtmr1", "rtmr2"} {
-		if why, ok := res.missing[r]; ok {
-			fmt.Fprintf(cmd.ErrOrStderr(), "astctl: %s not computed: %s\n", r, why)
-		}
-	}
-	return nil
+	return doc, &res, nil
 }
 
 func readACPI(f *tdxFlags, in map[string]any) (*tdx.ACPIBlobs, error) {

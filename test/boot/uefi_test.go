@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,7 +20,7 @@ import (
 	"github.com/aster-cvm/aster/eventlog"
 	"github.com/aster-cvm/aster/internal/kimage"
 	"github.com/aster-cvm/aster/internal/qemu"
-	"github.com/aster-cvm/aster/measure/tdx"
+	"github.com/aster-cvm/aster/reference"
 )
 
 // TestBootUEFI boots kernel.efi through OVMF, as TDVF and SNP-enabled
@@ -109,25 +111,31 @@ func TestBootUEFI(t *testing.T) {
 	}
 }
 
-// TestUEFIMeasuredBoot boots kernel.efi and an initramfs through OVMF
-// with a TPM (swtpm, SHA-256 and SHA-384 banks): the firmware measures
-// the image into PCR 4, Aster's UEFI entry measures the command line and
-// the initrd into PCR 9 as Linux's EFI stub does, keeps the firmware's
-// event log and shows it at /sys/kernel/security/tpm0/binary_bios_measurements,
-// which the init program prints. Every event `astctl measure tdx`
-// predicts for RTMR1 and RTMR2 from the build outputs must be in that log
-// with the same type and SHA-384 digest (TDVF logs the same events to the
-// CC event log, PCRs 2-6 to RTMR1, 8-15 to RTMR2), the two
+// TestUEFIMeasuredBoot is the CI flow for a TD, with a TPM standing in
+// for the TDX module's registers: `astctl build --tdx` builds a hardware
+// image (no TEE models) of an init program and writes reference.json,
+// what TDVF will measure of it; the image then boots as kernel.efi under
+// OVMF with a TPM (swtpm, SHA-256 and SHA-384 banks). The firmware
+// measures the image into PCR 4, Aster's UEFI entry measures the command
+// line and the initrd into PCR 9 as Linux's EFI stub does and keeps the
+// event log, which the kernel shows at
+// /sys/kernel/security/tpm0/binary_bios_measurements and the init program
+// prints. Every RTMR1 and RTMR2 event of reference.json must be in that
+// log with the same type and SHA-384 digest (TDVF logs the same events to
+// the CC event log, PCRs 2-6 to RTMR1, 8-15 to RTMR2), the two
 // ExitBootServices actions too: the firmware logs them after the guest
-// took the log, and the frame appends them from the final events table
-// as Linux does. So the real firmware checks astctl's
-// Authenticode-after-QEMU's-patch digest of kernel.efi, its event layout
-// and the entry's tagged events.
+// took the log, and the frame appends them from the final events table as
+// Linux does. So the real firmware checks astctl's digest of kernel.efi
+// (Authenticode after QEMU's header patch), its event layout and the
+// entry's tagged events.
 func TestUEFIMeasuredBoot(t *testing.T) {
 	for _, tool := range []string{"swtpm", "swtpm_setup"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s is not installed (test/setup.sh installs swtpm and swtpm-tools)", tool)
 		}
+	}
+	if _, err := os.Stat(debianOVMF); err != nil {
+		t.Fatalf("%v (test/setup.sh installs ovmf)", err)
 	}
 	state := t.TempDir()
 	setup := exec.Command("swtpm_setup", "--tpm2", "--tpmstate", state, "--pcr-banks", "sha256,sha384", "--overwrite")
@@ -140,21 +148,32 @@ func TestUEFIMeasuredBoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tpm.Process.Kill(); tpm.Wait() })
+
+	// astctl build --tdx: the image and its reference values. "measured"
+	// is an argument for init, measured with the load options.
+	bin := buildStatic(t, "./test/abi/programs/evlog")
+	dir := filepath.Join(t.TempDir(), "td")
+	build := exec.Command(astctl(t), "build", "--src", root, "--tdx", "--ovmf", debianOVMF, "--memory", "256M",
+		"--out", dir, "--include", bin+":/bin/evlog", "--init", "/bin/evlog measured")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("astctl build --tdx: %v\n%s", err, out)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "reference.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref reference.Document
+	if err := json.Unmarshal(raw, &ref); err != nil {
+		t.Fatal(err)
+	}
+
 	for i := 0; i < 100; i++ {
 		if _, err := os.Stat(sock); err == nil {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-
-	bin := buildStatic(t, "./test/abi/programs/evlog")
-	content, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img := initramfs(t, map[string]string{"init": string(content)})
-	const cmdline = "-- measured" // an argument for init, measured with the load options
-	out, status := boot(t, cmdline, bootOpts{UEFI: true, Initrd: img, Extra: []string{
+	out, status := boot(t, "", bootOpts{Dir: dir, UEFI: true, Extra: []string{
 		"-chardev", "socket,id=chrtpm,path=" + sock,
 		"-tpmdev", "emulator,id=tpm0,chardev=chrtpm",
 		"-device", "tpm-crb,tpmdev=tpm0",
@@ -166,51 +185,40 @@ func TestUEFIMeasuredBoot(t *testing.T) {
 	if i < 0 || j < i {
 		t.Fatal("no event log on the console")
 	}
-	raw, err := base64.StdEncoding.DecodeString(strings.ReplaceAll(out[i+len("evlog: BEGIN\n"):j], "\n", ""))
+	logBytes, err := base64.StdEncoding.DecodeString(strings.ReplaceAll(out[i+len("evlog: BEGIN\n"):j], "\n", ""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	log, err := eventlog.Parse(raw, eventlog.TCG)
+	log, err := eventlog.Parse(logBytes, eventlog.TCG)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Contains(log.Algs, "sha384") {
 		t.Fatalf("log banks %v, want sha384", log.Algs)
 	}
-
-	// What astctl predicts from the build outputs.
-	kernelEFI, err := os.ReadFile(filepath.Join(kernel.dir, kimage.EFIFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	initrd, err := os.ReadFile(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := &tdx.Kernel{Image: kernelEFI, Initrd: initrd, HasInitrd: true, Cmdline: qemu.JoinCmdline(kernel.m.Cmdline, cmdline),
-		MemSize: 256 << 20, ACPIDataSize: tdx.QEMUDefaultACPIDataSize}
-	want, err := tdx.RTMR1Events(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want = append(want, tdx.RTMR2Events(k)...)
 	found := 0
-	for _, w := range want {
+	for _, w := range ref.Events {
+		if w.RegisterKind != "rtmr" || (w.Register != 1 && w.Register != 2) {
+			continue
+		}
 		pcrs := []int{2, 3, 4, 5, 6}
-		if w.RTMR == 2 {
+		if w.Register == 2 {
 			pcrs = []int{8, 9, 10, 11, 12, 13, 14, 15}
 		}
 		ok := slices.ContainsFunc(log.Events, func(e eventlog.Event) bool {
-			return e.Type == w.Type && slices.Contains(pcrs, e.Register) && bytes.Equal(e.Digests["sha384"], w.Digest)
+			return e.TypeName() == w.Type && slices.Contains(pcrs, e.Register) && hex.EncodeToString(e.Digests["sha384"]) == w.Digest
 		})
 		if !ok {
-			t.Errorf("RTMR%d event %s (%x) is not in the firmware's log", w.RTMR, w.Description, w.Digest[:8])
+			t.Errorf("RTMR%d event %s (%s) is not in the firmware's log", w.Register, w.Description, w.Digest[:16])
 		} else {
 			found++
 		}
 	}
 	if found != 7 {
-		t.Errorf("%d of astctl's events found, want 7 (kernel, boot action, separator, two ExitBootServices actions, load options, initrd)", found)
+		t.Errorf("%d of reference.json's events found, want 7 (kernel, boot action, separator, two ExitBootServices actions, load options, initrd)", found)
+	}
+	if ref.Measurements.MRTD == "" || ref.Measurements.RTMR1 == "" || ref.Measurements.RTMR2 == "" {
+		t.Errorf("reference.json measurements %+v", ref.Measurements)
 	}
 	if t.Failed() {
 		for _, e := range log.Events {
