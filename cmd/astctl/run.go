@@ -223,7 +223,11 @@ func runRun(cmd *cobra.Command, args []string) error {
 		}
 		return nil
 	}
-	if _, err := kimage.EntryFile(kernel); err != nil {
+	check := func(path string) error { _, err := kimage.EntryFile(path); return err }
+	if runFlags.firmware == "uefi" {
+		check = kimage.CheckEFIFile
+	}
+	if err := check(kernel); err != nil {
 		return badInput(fmt.Errorf("cannot boot: %w", err))
 	}
 

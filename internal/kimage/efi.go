@@ -13,7 +13,7 @@ import (
 // a PE32+ EFI application so that UEFI firmware (OVMF, and the TDVF and
 // SNP builds of it that confidential VMs boot through) can start it. The
 // section holds the kernel's PT_LOAD segments laid out by physical
-// address, so the EFI entry point (frame/internal/rt efi_amd64.s) can copy
+// address, without the bss at the end, so the EFI entry point (frame/internal/rt efi_amd64.s) can copy
 // the image from wherever the firmware loaded it to the physical addresses
 // the kernel is linked for, exit boot services and enter the frame the way
 // the PVH entry does. The entry code is position independent, so the
@@ -121,7 +121,9 @@ func EFIImage(img, syms []byte) ([]byte, error) {
 			return nil, fmt.Errorf("kimage: PT_LOAD at %#x: %w", p.Paddr, err)
 		}
 	}
-	virtSize := (hi - lo + pageSize - 1) &^ (pageSize - 1)
+	// The section ends with the file-backed bytes: efiEntry zeroes the
+	// bss at the destination, so the firmware need not allocate it.
+	virtSize := (fileHi - lo + pageSize - 1) &^ (pageSize - 1)
 	rawSize := (uint64(len(raw)) + peFileAlign - 1) &^ (peFileAlign - 1)
 	if peSectionRVA+virtSize+pageSize > 1<<31 {
 		return nil, fmt.Errorf("kimage: image of %#x bytes too large for PE", virtSize)
@@ -192,4 +194,19 @@ func EFIImage(img, syms []byte) ([]byte, error) {
 	b.Write(reloc)
 	b.Write(make([]byte, peFileAlign-len(reloc)))
 	return b.Bytes(), nil
+}
+
+// CheckEFIFile reports whether path is an x86-64 EFI application, the
+// kind of image UEFI firmware starts (kernel.efi).
+func CheckEFIFile(path string) error {
+	f, err := pe.Open(path)
+	if err != nil {
+		return fmt.Errorf("%s: not a PE image: %w", path, err)
+	}
+	defer f.Close()
+	oh, ok := f.OptionalHeader.(*pe.OptionalHeader64)
+	if !ok || f.Machine != pe.IMAGE_FILE_MACHINE_AMD64 || oh.Subsystem != peSubsysEFI {
+		return fmt.Errorf("%s: not an x86-64 EFI application", path)
+	}
+	return nil
 }

@@ -36,8 +36,9 @@ func TestEFIImage(t *testing.T) {
 		t.Fatalf("sections %v", f.Sections)
 	}
 	text := f.Sections[0]
-	// Text at 2 MiB + 0, data PT_LOAD 0x1000 later with 0x2000 in memory.
-	if text.VirtualAddress != 0x1000 || text.VirtualSize != 0x3000 || oh.AddressOfEntryPoint != 0x1000+synthEntryOff {
+	// Text at 2 MiB + 0, data PT_LOAD 0x1000 later with 0x100 bytes in
+	// the file (its bss is left to the entry): two pages.
+	if text.VirtualAddress != 0x1000 || text.VirtualSize != 0x2000 || oh.AddressOfEntryPoint != 0x1000+synthEntryOff {
 		t.Errorf("text at %#x (%#x bytes), entry %#x", text.VirtualAddress, text.VirtualSize, oh.AddressOfEntryPoint)
 	}
 	data, err := text.Data()
@@ -50,6 +51,16 @@ func TestEFIImage(t *testing.T) {
 	rd := oh.DataDirectory[pe.IMAGE_DIRECTORY_ENTRY_BASERELOC]
 	if rd.VirtualAddress != f.Sections[1].VirtualAddress || rd.Size != 12 || oh.SizeOfImage != rd.VirtualAddress+0x1000 {
 		t.Errorf("relocation directory %+v, image size %#x", rd, oh.SizeOfImage)
+	}
+
+	path := filepath.Join(t.TempDir(), EFIFile)
+	os.WriteFile(path, b, 0o644)
+	if err := CheckEFIFile(path); err != nil {
+		t.Error(err)
+	}
+	os.WriteFile(path, img, 0o644)
+	if err := CheckEFIFile(path); err == nil {
+		t.Error("an ELF passed for an EFI application")
 	}
 
 	// Refusals: no entry symbol, an image without physical addresses, not

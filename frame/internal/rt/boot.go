@@ -184,6 +184,10 @@ func initFrames() {
 	if imagePhysEnd > 1<<32 {
 		bootFail("kernel image above 4 GiB")
 	}
+	if efiDestEnd != 0 && imagePhysEnd > efiDestEnd {
+		// efiEntry sized the room from a memory map with less RAM.
+		bootFail("the frame's bitmaps do not fit in the pages the UEFI entry reserved")
+	}
 	frames.Init(physWords(mm.PhysAddr(bitmapPhys), words), mm.PhysAddr(maxPhys))
 	// The user frames' reference counts (copy-on-write) follow the bitmap.
 	userRefs.Init(physWords(mm.PhysAddr(bitmapPhys+8*words), refWords), mm.PhysAddr(maxPhys))

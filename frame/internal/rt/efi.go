@@ -25,6 +25,7 @@ const (
 	eiEvLast      = 64
 	eiFinalPre    = 88
 	eiPhysOff     = 96
+	eiDestEnd     = 104
 	eiCmdline     = 0x100
 	eiCmdMax      = 0xEFF
 	eiMap         = 0x1000
@@ -62,6 +63,10 @@ var (
 
 // efiSystab is the EFI system table of a UEFI boot (0: PVH boot).
 var efiSystab uint64
+
+// efiDestEnd is the end of the pages efiEntry allocated for the kernel
+// and the frame's bitmaps (initFrames checks they fit).
+var efiDestEnd uint64
 
 // evfinal is the part of the firmware's final events table logged after
 // efiEntry took the log (ExitBootServices's events): physical start and
@@ -200,6 +205,7 @@ func readEFIHandoff(pa uint64) uint64 {
 	le := binary.LittleEndian
 	efiSystab = le.Uint64(b[eiSystab:])
 	imageOffset = le.Uint64(b[eiPhysOff:])
+	efiDestEnd = le.Uint64(b[eiDestEnd:])
 	n := le.Uint64(b[eiCmdLen:])
 	if n > eiCmdMax {
 		n = eiCmdMax

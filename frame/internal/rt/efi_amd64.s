@@ -65,6 +65,7 @@
 #define EI_MR 80
 #define EI_FINALPRE 88
 #define EI_PHYSOFF 96
+#define EI_DESTEND 104
 #define EI_EVENT 0x80
 #define EI_CMDLINE 0x100
 #define EI_CMDMAX 0xEFF
@@ -87,13 +88,11 @@
 #define F_TCG2 128
 #define F_TRUNC 136
 #define F_DEST 144
-#define F_MSG 152
-#define F_SIZE 232
+#define F_DESTSIZE 152
+#define F_AFTER 160
+#define F_MSG 168
+#define F_SIZE 248
 
-// Memory the kernel must also own: the frame puts its frame bitmap and
-// reference counts right after the image (initFrames); 16 MiB covers
-// them for 64 GiB of RAM.
-#define AFTER_IMAGE 0x1000000
 
 TEXT ·efiEntry(SB),NOSPLIT|NOFRAME,$0
 	PUSHQ	BX
@@ -104,7 +103,7 @@ TEXT ·efiEntry(SB),NOSPLIT|NOFRAME,$0
 	PUSHQ	R13
 	PUSHQ	R14
 	PUSHQ	R15
-	SUBQ	$F_SIZE, SP		// 8 + 64 + 232: 16-byte aligned
+	SUBQ	$F_SIZE, SP		// 8 + 64 + 248: 16-byte aligned
 	MOVQ	CX, R12			// ImageHandle
 	MOVQ	DX, R13			// SystemTable
 	MOVQ	ST_BOOT_SERVICES(DX), R15
@@ -336,6 +335,56 @@ evlogfail:
 	MOVQ	$0, EI_EVLAST(BX)
 noevlog:
 
+	// The room the frame's bitmaps need after the image (initFrames):
+	// one bit and a 2-byte reference count per 4 KiB frame up to the
+	// highest RAM address of a first memory map, and 64 KiB to spare.
+	MOVQ	$EI_MAPMAX, F_MAPSIZE(SP)
+	LEAQ	F_MAPSIZE(SP), CX
+	LEAQ	EI_MAP(BX), DX
+	LEAQ	F_KEY(SP), R8
+	LEAQ	F_DESCSIZE(SP), R9
+	LEAQ	F_DESCVER(SP), AX
+	MOVQ	AX, F_ARG5(SP)
+	CALL	BS_GET_MEMORY_MAP(R15)
+	TESTQ	AX, AX
+	MOVL	$6, R11
+	JNE	fail
+	MOVQ	F_DESCSIZE(SP), AX
+	CMPQ	AX, $40			// EFI_MEMORY_DESCRIPTOR is at least 40 bytes
+	MOVL	$7, R11
+	JB	fail
+	LEAQ	EI_MAP(BX), SI
+	MOVQ	F_MAPSIZE(SP), DI
+	ADDQ	SI, DI
+	XORL	DX, DX			// the highest RAM address
+maxram:
+	CMPQ	SI, DI
+	JAE	sized
+	MOVL	0(SI), AX		// Type: loader, boot services or conventional
+	CMPL	AX, $7
+	JEQ	isram
+	CMPL	AX, $1
+	JB	notram
+	CMPL	AX, $4
+	JA	notram
+isram:
+	MOVQ	24(SI), AX		// NumberOfPages
+	SHLQ	$12, AX
+	ADDQ	8(SI), AX		// + PhysicalStart
+	CMPQ	AX, DX
+	JBE	notram
+	MOVQ	AX, DX
+notram:
+	ADDQ	F_DESCSIZE(SP), SI
+	JMP	maxram
+sized:
+	SHRQ	$12, DX			// frames
+	IMUL3Q	$17, DX, DX		// 1/8 + 2 bytes a frame, in eighths
+	SHRQ	$3, DX
+	ADDQ	$0x10fff, DX		// 64 KiB to spare, whole pages
+	ANDQ	$~0xfff, DX
+	MOVQ	DX, F_AFTER(SP)
+
 	// Where the kernel goes: pages of its own for the image (bss
 	// included) and the frame's bitmaps after it. At its link address
 	// if the firmware has that free (AllocateAddress), else anywhere
@@ -348,8 +397,9 @@ noevlog:
 	ANDL	$0x7fe00000, R8		// physical link address, 2 MiB aligned down
 	MOVQ	·efiLinkEnd(SB), R9
 	ANDL	$0x7fffffff, R9
-	ADDQ	$AFTER_IMAGE, R9
+	ADDQ	F_AFTER(SP), R9
 	SUBQ	R8, R9			// bytes needed
+	MOVQ	R9, F_DESTSIZE(SP)
 	MOVQ	R8, F_DEST(SP)
 	MOVQ	$2, CX			// AllocateAddress
 	MOVQ	$2, DX			// EfiLoaderData
@@ -362,17 +412,13 @@ noevlog:
 	MOVQ	$0xffffffff, F_DEST(SP)
 	MOVQ	$1, CX			// AllocateMaxAddress
 	MOVQ	$2, DX
-	MOVQ	·efiLinkEnd(SB), R8
-	ANDL	$0x7fffffff, R8
-	ADDQ	$(AFTER_IMAGE+0x200000), R8	// and 2 MiB to align
-	MOVQ	·efiLinkText(SB), AX
-	ANDL	$0x7fe00000, AX
-	SUBQ	AX, R8
+	MOVQ	F_DESTSIZE(SP), R8
+	ADDQ	$0x200000, R8		// and 2 MiB to align
 	SHRQ	$12, R8
 	LEAQ	F_DEST(SP), R9
 	CALL	BS_ALLOCATE_PAGES(R15)
 	TESTQ	AX, AX
-	MOVL	$6, R11
+	MOVL	$8, R11
 	JNE	fail
 	MOVQ	F_DEST(SP), AX
 	ADDQ	$0x1fffff, AX
@@ -384,6 +430,9 @@ placed:
 	ANDL	$0x7fe00000, CX
 	SUBQ	CX, AX
 	MOVQ	AX, EI_PHYSOFF(BX)	// destination minus link address
+	MOVQ	F_DEST(SP), AX
+	ADDQ	F_DESTSIZE(SP), AX
+	MOVQ	AX, EI_DESTEND(BX)	// start64 checks the bitmaps fit
 
 	MOVL	$4, R14			// ExitBootServices attempts
 getmap:
@@ -397,14 +446,14 @@ getmap:
 	MOVQ	AX, F_ARG5(SP)
 	CALL	BS_GET_MEMORY_MAP(R15)
 	TESTQ	AX, AX
-	MOVL	$7, R11
+	MOVL	$9, R11
 	JNE	fail
 	MOVQ	F_MAPSIZE(SP), AX
 	MOVQ	AX, EI_MAPSIZE(BX)
 	MOVQ	F_DESCSIZE(SP), AX
 	MOVQ	AX, EI_DESCSIZE(BX)
 	CMPQ	AX, $40			// EFI_MEMORY_DESCRIPTOR is at least 40 bytes
-	MOVL	$8, R11
+	MOVL	$10, R11
 	JB	fail
 
 	// Nothing efiEntry still needs after ExitBootServices may lie above
@@ -415,18 +464,18 @@ getmap:
 	XORL	R8, R8
 	XORL	R9, R9
 	LEAQ	runtime·text(SB), AX
-	MOVQ	·efiLinkEnd(SB), CX
+	MOVQ	·efiLinkBss(SB), CX
 	MOVQ	·efiLinkText(SB), DX
 	SUBQ	DX, CX
 	ADDQ	AX, CX			// [AX, CX): this image
 	CALL	efiClear<>(SB)
-	MOVL	$9, R11
+	MOVL	$11, R11
 	JNE	fail
 	MOVQ	EI_INITRD(BX), AX
 	MOVQ	EI_INITRDSIZE(BX), CX
 	ADDQ	AX, CX
 	CALL	efiClear<>(SB)
-	MOVL	$10, R11
+	MOVL	$12, R11
 	JNE	fail
 	MOVQ	EI_EVLOG(BX), AX
 	MOVQ	EI_EVLAST(BX), CX
@@ -439,12 +488,12 @@ evlogok:
 	MOVQ	BX, AX
 	LEAQ	EFI_INFO_SIZE(BX), CX
 	CALL	efiClear<>(SB)
-	MOVL	$11, R11
+	MOVL	$13, R11
 	JNE	fail
 	LEAQ	-0x1000(SP), AX
 	LEAQ	0x1000(SP), CX
 	CALL	efiClear<>(SB)
-	MOVL	$12, R11
+	MOVL	$14, R11
 	JNE	fail
 
 	// ExitBootServices(ImageHandle, key); a stale key means the map
@@ -456,7 +505,7 @@ evlogok:
 	JEQ	exited
 	DECL	R14
 	JNE	getmap
-	MOVL	$13, R11
+	MOVL	$15, R11
 fail:
 	// Tell the console why (UCS-2, built on the stack from efiFailMsg
 	// with the step number for '#'), then return EFI_LOAD_ERROR.
@@ -490,18 +539,24 @@ msgch:
 	RET
 
 exited:
-	// Boot services are gone: interrupts off, then copy the image (with
-	// its bss, which the firmware zeroed) to its physical addresses.
+	// Boot services are gone: interrupts off, then copy the image to
+	// its destination and zero its bss there (kernel.efi holds no bss:
+	// the firmware need not allocate tens of MiB of zeros).
 	CLI
 	CLD
 	LEAQ	runtime·text(SB), SI
 	MOVQ	·efiLinkText(SB), DI
 	ANDL	$0x7fffffff, DI
 	ADDQ	EI_PHYSOFF(BX), DI
-	MOVQ	·efiLinkEnd(SB), CX
+	MOVQ	·efiLinkBss(SB), CX
 	MOVQ	·efiLinkText(SB), AX
 	SUBQ	AX, CX
 	REP;	MOVSB
+	MOVQ	·efiLinkEnd(SB), CX
+	MOVQ	·efiLinkBss(SB), AX
+	SUBQ	AX, CX
+	XORL	AX, AX
+	REP;	STOSB
 
 	// Boot page tables in the copy (efiBootTables, 4 KiB aligned): PML4,
 	// low PDPT, high PDPT, four page directories of 2 MiB pages for
@@ -640,6 +695,8 @@ DATA ·efiLinkText+0(SB)/8, $runtime·text(SB)
 GLOBL ·efiLinkText(SB), RODATA, $8
 DATA ·efiLinkEnd+0(SB)/8, $runtime·end(SB)
 GLOBL ·efiLinkEnd(SB), RODATA, $8
+DATA ·efiLinkBss+0(SB)/8, $runtime·bss(SB)
+GLOBL ·efiLinkBss(SB), RODATA, $8
 DATA ·efiLinkTables+0(SB)/8, $·efiBootTables(SB)
 GLOBL ·efiLinkTables(SB), RODATA, $8
 DATA ·efiLinkPvh64+0(SB)/8, $·pvh64(SB)
