@@ -68,7 +68,7 @@ func banner(sinceEntry time.Duration) {
 	if st, ok := boot.EFISystemTable(); ok {
 		at, linked := boot.KernelPhys()
 		if at != linked {
-			fmt.Printf("boot: kernel at physical %#x (linked for %#x: the firmware kept that)\n", at, linked)
+			fmt.Printf("boot: kernel at physical %#x (linked for %#x, which the firmware did not have free)\n", at, linked)
 		}
 		fmt.Printf("boot: %s\n", efiTables(st))
 	}

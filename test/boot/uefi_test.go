@@ -67,6 +67,16 @@ func TestBootUEFI(t *testing.T) {
 			t.Errorf("status %d", status)
 		}
 	})
+	t.Run("6G", func(t *testing.T) {
+		// RAM above 4 GiB: the firmware may load kernel.efi and keep its
+		// stack up there, which the boot page tables do not map; the
+		// entry finishes in the copy, below 4 GiB.
+		out, status := boot(t, "aster.bootbench", bootOpts{UEFI: true, Memory: "6G"})
+		wantConsole(t, out, "boot: UEFI entry", "memory: 61")
+		if status != 0 {
+			t.Errorf("status %d", status)
+		}
+	})
 	t.Run("acpi-poweroff", func(t *testing.T) {
 		out, status := boot(t, "aster.bootbench", bootOpts{UEFI: true, ACPI: true})
 		wantConsole(t, out, "boot: UEFI entry", "aster: power-off status=0")

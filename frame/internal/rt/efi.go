@@ -192,6 +192,7 @@ var efiBootTables [10 << 12]byte
 
 // Assembly (efi_amd64.s).
 func efiEntry()
+func efiCont()
 func pvh64()
 func efiEntryAddr() uintptr
 

@@ -38,7 +38,6 @@
 #define ST_BOOT_SERVICES 0x60
 #define BS_ALLOCATE_PAGES 0x28
 #define BS_GET_MEMORY_MAP 0x38
-#define BS_ALLOCATE_POOL 0x40
 #define BS_HANDLE_PROTOCOL 0x98
 #define BS_LOCATE_DEVICE_PATH 0xB8
 #define BS_LOCATE_PROTOCOL 0x140
@@ -91,7 +90,7 @@
 #define F_DESTSIZE 152
 #define F_AFTER 160
 #define F_MSG 168
-#define F_SIZE 248
+#define F_SIZE 312
 
 
 TEXT ·efiEntry(SB),NOSPLIT|NOFRAME,$0
@@ -103,16 +102,20 @@ TEXT ·efiEntry(SB),NOSPLIT|NOFRAME,$0
 	PUSHQ	R13
 	PUSHQ	R14
 	PUSHQ	R15
-	SUBQ	$F_SIZE, SP		// 8 + 64 + 248: 16-byte aligned
+	SUBQ	$F_SIZE, SP		// 8 + 64 + 312: 16-byte aligned
 	MOVQ	CX, R12			// ImageHandle
 	MOVQ	DX, R13			// SystemTable
 	MOVQ	ST_BOOT_SERVICES(DX), R15
 
-	// The hand-off buffer: AllocatePool(EfiLoaderData, size, &buf).
-	MOVQ	$2, CX
-	MOVQ	$EFI_INFO_SIZE, DX
-	LEAQ	F_BUF(SP), R8
-	CALL	BS_ALLOCATE_POOL(R15)
+	// The hand-off buffer, below 4 GiB (start64 reads it through the
+	// boot page tables): AllocatePages(AllocateMaxAddress, EfiLoaderData,
+	// 16, &buf).
+	MOVQ	$0xffffffff, F_BUF(SP)
+	MOVQ	$1, CX
+	MOVQ	$2, DX
+	MOVQ	$(EFI_INFO_SIZE>>12), R8
+	LEAQ	F_BUF(SP), R9
+	CALL	BS_ALLOCATE_PAGES(R15)
 	TESTQ	AX, AX
 	MOVL	$1, R11
 	JNE	fail
@@ -456,26 +459,18 @@ getmap:
 	MOVL	$10, R11
 	JB	fail
 
-	// Nothing efiEntry still needs after ExitBootServices may lie above
-	// 4 GiB (the boot page tables map the first 4 GiB): this image, the
-	// initrd, the event log (dropped if so, not fatal), the buffer, the
-	// stack. efiClear also keeps them off [R8, R9), which nothing else
-	// uses now (the destination is pages of its own).
+	// What start64 reads through the boot page tables must lie below
+	// 4 GiB: the initrd and the buffer (allocated so), the event log
+	// (dropped if not, not fatal). This image and the firmware's stack
+	// may lie anywhere: efiEntry leaves them before it loads the boot
+	// page tables. efiClear also keeps them off [R8, R9), empty here.
 	XORL	R8, R8
 	XORL	R9, R9
-	LEAQ	runtime·text(SB), AX
-	MOVQ	·efiLinkBss(SB), CX
-	MOVQ	·efiLinkText(SB), DX
-	SUBQ	DX, CX
-	ADDQ	AX, CX			// [AX, CX): this image
-	CALL	efiClear<>(SB)
-	MOVL	$11, R11
-	JNE	fail
 	MOVQ	EI_INITRD(BX), AX
 	MOVQ	EI_INITRDSIZE(BX), CX
 	ADDQ	AX, CX
 	CALL	efiClear<>(SB)
-	MOVL	$12, R11
+	MOVL	$11, R11
 	JNE	fail
 	MOVQ	EI_EVLOG(BX), AX
 	MOVQ	EI_EVLAST(BX), CX
@@ -488,12 +483,7 @@ evlogok:
 	MOVQ	BX, AX
 	LEAQ	EFI_INFO_SIZE(BX), CX
 	CALL	efiClear<>(SB)
-	MOVL	$13, R11
-	JNE	fail
-	LEAQ	-0x1000(SP), AX
-	LEAQ	0x1000(SP), CX
-	CALL	efiClear<>(SB)
-	MOVL	$14, R11
+	MOVL	$12, R11
 	JNE	fail
 
 	// ExitBootServices(ImageHandle, key); a stale key means the map
@@ -505,15 +495,19 @@ evlogok:
 	JEQ	exited
 	DECL	R14
 	JNE	getmap
-	MOVL	$15, R11
+	MOVL	$13, R11
 fail:
 	// Tell the console why (UCS-2, built on the stack from efiFailMsg
-	// with the step number for '#'), then return EFI_LOAD_ERROR.
+	// with the step letter for '#' and the status in AX, in hex, for
+	// '$'), then return EFI_LOAD_ERROR.
+	MOVQ	AX, R10
 	LEAQ	·efiFailMsg(SB), SI
 	LEAQ	F_MSG(SP), DI
 	ADDL	$'@', R11		// step 1 is A
 msg:
 	MOVBLZX	(SI), AX
+	CMPL	AX, $'$'
+	JEQ	msghex
 	CMPL	AX, $'#'
 	JNE	msgch
 	MOVL	R11, AX
@@ -523,6 +517,25 @@ msgch:
 	ADDQ	$2, DI
 	TESTL	AX, AX
 	JNE	msg
+	JMP	msgout
+msghex:
+	MOVL	$16, CX
+hex:
+	MOVQ	R10, AX
+	SHRQ	$60, AX
+	ADDL	$'0', AX
+	CMPL	AX, $'9'
+	JBE	hexd
+	ADDL	$('a'-'9'-1), AX
+hexd:
+	MOVW	AX, (DI)
+	ADDQ	$2, DI
+	SHLQ	$4, R10
+	DECL	CX
+	JNE	hex
+	INCQ	SI
+	JMP	msg
+msgout:
 	MOVQ	0x40(R13), CX		// ConOut
 	LEAQ	F_MSG(SP), DX
 	CALL	8(CX)			// OutputString(ConOut, msg)
@@ -557,7 +570,20 @@ exited:
 	SUBQ	AX, CX
 	XORL	AX, AX
 	REP;	STOSB
+	// Go on in the copy, which lies below 4 GiB (this image and the
+	// firmware's stack may not: the firmware maps all RAM, the boot page
+	// tables only the first 4 GiB), on the kernel stack of the copy.
+	MOVQ	·efiLinkStack(SB), SP
+	ANDL	$0x7fffffff, SP
+	ADDQ	EI_PHYSOFF(BX), SP
+	MOVQ	·efiLinkCont(SB), AX
+	ANDL	$0x7fffffff, AX
+	ADDQ	EI_PHYSOFF(BX), AX
+	JMP	AX
 
+// efiCont runs in the copy at its physical address, still on the
+// firmware's page tables, with BX = the hand-off buffer.
+TEXT ·efiCont(SB),NOSPLIT|NOFRAME,$0
 	// Boot page tables in the copy (efiBootTables, 4 KiB aligned): PML4,
 	// low PDPT, high PDPT, four page directories of 2 MiB pages for
 	// 0-4 GiB (identity and direct map, as pvh_amd64.s builds them), and
@@ -699,16 +725,23 @@ DATA ·efiLinkBss+0(SB)/8, $runtime·bss(SB)
 GLOBL ·efiLinkBss(SB), RODATA, $8
 DATA ·efiLinkTables+0(SB)/8, $·efiBootTables(SB)
 GLOBL ·efiLinkTables(SB), RODATA, $8
+DATA ·efiLinkCont+0(SB)/8, $·efiCont(SB)
+GLOBL ·efiLinkCont(SB), RODATA, $8
+DATA ·efiLinkStack+0(SB)/8, $·stacks+KSTACK_TOP(SB)
+GLOBL ·efiLinkStack(SB), RODATA, $8
 DATA ·efiLinkPvh64+0(SB)/8, $·pvh64(SB)
 GLOBL ·efiLinkPvh64(SB), RODATA, $8
 
-// efiFailMsg is what efiEntry prints before it gives up ('#': the step).
+// efiFailMsg is what efiEntry prints before it gives up ('#': the step,
+// '$': the EFI status).
 DATA ·efiFailMsg+0(SB)/8, $"aster: k"
 DATA ·efiFailMsg+8(SB)/8, $"ernel.ef"
 DATA ·efiFailMsg+16(SB)/8, $"i: step "
 DATA ·efiFailMsg+24(SB)/8, $"# failed"
-DATA ·efiFailMsg+32(SB)/4, $0x0a0d	// "\r\n", NUL
-GLOBL ·efiFailMsg(SB), RODATA, $36
+DATA ·efiFailMsg+32(SB)/8, $" (status"
+DATA ·efiFailMsg+40(SB)/4, $" 0x$"
+DATA ·efiFailMsg+44(SB)/4, $0x000a0d29	// ")\r\n", NUL
+GLOBL ·efiFailMsg(SB), RODATA, $48
 
 // EFI_LOADED_IMAGE_PROTOCOL_GUID 5b1b31a1-9562-11d2-8e3f-00a0c969723b.
 DATA ·efiLoadedImageGUID+0(SB)/4, $0x5b1b31a1
