@@ -185,7 +185,9 @@ func (e *DiscoveryError) Unwrap() error { return e.Err }
 func Discover(mem tee.Memory, zeroPage uint64, f Features) (*Discovery, error) {
 	blob, pa, src, err := FindCCBlob(mem, zeroPage)
 	switch {
-	case errors.Is(err, ErrNoCCBlob) && !f.SNP():
+	case err != nil && !f.SNP():
+		// Not an SNP guest: there is no GHCB MSR protocol to terminate
+		// through, only the error.
 		return nil, err
 	case err != nil:
 		return nil, &DiscoveryError{TermSetGeneral, TermSNPUnsupported, err}

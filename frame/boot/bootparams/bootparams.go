@@ -69,6 +69,10 @@ const setupDataHeader = 16
 // loaders link a handful) is taken for a loop.
 const MaxSetupData = 64
 
+// MaxSetupDataLen bounds the payload FindSetupData copies: the node types
+// Aster reads are a few bytes; a loader claiming more is not believed.
+const MaxSetupDataLen = 64 << 10
+
 // EFI system table (UEFI 2.10 §4.3, 64-bit; Linux efi_system_table_64_t):
 // the header's signature, then NumberOfTableEntries at 0x68 and
 // ConfigurationTable at 0x70.
@@ -159,6 +163,9 @@ func FindSetupData(mem tee.Memory, first uint64, typ uint32) ([]byte, uint64, er
 		}
 		next, t, n := le.Uint64(h), le.Uint32(h[8:]), le.Uint32(h[12:])
 		if t == typ {
+			if n > MaxSetupDataLen {
+				return nil, 0, bad("setup_data of type %d claims %d bytes", typ, n)
+			}
 			d, err := read(mem, pa+setupDataHeader, int(n), "setup_data payload")
 			if err != nil {
 				return nil, 0, err

@@ -94,6 +94,12 @@ func TestSetupDataChain(t *testing.T) {
 	if _, _, err := FindSetupData(r.mem, 0xdead0000, 7); !errors.Is(err, ErrBadHandoff) {
 		t.Errorf("outside memory: %v", err)
 	}
+	huge := SetupDataNode(0, 7, nil)
+	le.PutUint32(huge[12:], MaxSetupDataLen+1)
+	copy(r.mem(r.Base+0x3000, setupDataHeader), huge)
+	if _, _, err := FindSetupData(r.mem, r.Base+0x3000, 7); !errors.Is(err, ErrBadHandoff) {
+		t.Errorf("a payload over MaxSetupDataLen: %v", err)
+	}
 	last := r.Base + uint64(len(r.Bytes)) - setupDataHeader
 	copy(r.mem(last, setupDataHeader), SetupDataNode(0, 7, nil))
 	le.PutUint32(r.mem(last+12, 4), 0xFFFFFFFF)

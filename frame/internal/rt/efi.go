@@ -158,8 +158,10 @@ func tcgEventSize(pa uint64, first bool) uint64 {
 		}
 		off += 2 + d
 	}
+	// Event data beyond 60 KiB is taken for garbage: efiEntry checked 64
+	// KiB past the last event's start for lying below 4 GiB.
 	sz := physRead(pa+off, 4)
-	if sz == nil || le.Uint32(sz) > 1<<20 {
+	if sz == nil || le.Uint32(sz) > 0xF000 {
 		return 0
 	}
 	return off + 4 + uint64(le.Uint32(sz))
@@ -173,8 +175,11 @@ func EventLog() ([]byte, bool) {
 	if evlog[1] == 0 {
 		return nil, false
 	}
+	if !DirectMapped(evlog[0], evlog[1]) {
+		return nil, false
+	}
 	b := append([]byte(nil), kmem(phys(mm.PhysAddr(evlog[0])), uintptr(evlog[1]))...)
-	if evfinal[1] != 0 {
+	if evfinal[1] != 0 && DirectMapped(evfinal[0], evfinal[1]) {
 		b = append(b, kmem(phys(mm.PhysAddr(evfinal[0])), uintptr(evfinal[1]))...)
 	}
 	return b, true

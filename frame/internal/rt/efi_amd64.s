@@ -110,7 +110,8 @@ TEXT ·efiEntry(SB),NOSPLIT|NOFRAME,$0
 	// The hand-off buffer, below 4 GiB (start64 reads it through the
 	// boot page tables): AllocatePages(AllocateMaxAddress, EfiLoaderData,
 	// 16, &buf).
-	MOVQ	$0xffffffff, F_BUF(SP)
+	MOVL	$0xffffffff, AX		// zero-extended: MOVQ $imm32 would sign-extend it
+	MOVQ	AX, F_BUF(SP)
 	MOVQ	$1, CX
 	MOVQ	$2, DX
 	MOVQ	$(EFI_INFO_SIZE>>12), R8
@@ -198,7 +199,8 @@ nocmd:
 	JEQ	noinitrd
 	// AllocatePages(AllocateMaxAddress, EfiLoaderData, pages, &addr)
 	// below 4 GiB.
-	MOVQ	$0xffffffff, F_IADDR(SP)
+	MOVL	$0xffffffff, AX		// zero-extended: MOVQ $imm32 would sign-extend it
+	MOVQ	AX, F_IADDR(SP)
 	MOVQ	$1, CX
 	MOVQ	$2, DX
 	MOVQ	F_ISIZE(SP), R8
@@ -363,8 +365,10 @@ noevlog:
 maxram:
 	CMPQ	SI, DI
 	JAE	sized
-	MOVL	0(SI), AX		// Type: loader, boot services or conventional
-	CMPL	AX, $7
+	MOVL	0(SI), AX		// Type: loader, boot services, conventional,
+	CMPL	AX, $7			// or unaccepted (the firmware may accept it
+	JEQ	isram			// at ExitBootServices: RAM in the final map)
+	CMPL	AX, $15
 	JEQ	isram
 	CMPL	AX, $1
 	JB	notram
@@ -405,16 +409,17 @@ sized:
 	MOVQ	R9, F_DESTSIZE(SP)
 	MOVQ	R8, F_DEST(SP)
 	MOVQ	$2, CX			// AllocateAddress
-	MOVQ	$2, DX			// EfiLoaderData
+	MOVQ	$1, DX			// EfiLoaderCode: it runs (firmware NX policies cover data)
 	MOVQ	R9, R8
 	SHRQ	$12, R8
 	LEAQ	F_DEST(SP), R9
 	CALL	BS_ALLOCATE_PAGES(R15)
 	TESTQ	AX, AX
 	JEQ	placed
-	MOVQ	$0xffffffff, F_DEST(SP)
+	MOVL	$0xffffffff, AX		// zero-extended: MOVQ $imm32 would sign-extend it
+	MOVQ	AX, F_DEST(SP)
 	MOVQ	$1, CX			// AllocateMaxAddress
-	MOVQ	$2, DX
+	MOVQ	$1, DX			// EfiLoaderCode
 	MOVQ	F_DESTSIZE(SP), R8
 	ADDQ	$0x200000, R8		// and 2 MiB to align
 	SHRQ	$12, R8
@@ -428,6 +433,22 @@ sized:
 	ANDQ	$~0x1fffff, AX
 	MOVQ	AX, F_DEST(SP)
 placed:
+	// The copy must lie below 4 GiB (the boot page tables map that much).
+	XORL	R8, R8
+	XORL	R9, R9
+	MOVQ	F_DEST(SP), AX
+	MOVQ	AX, CX
+	ADDQ	F_DESTSIZE(SP), CX
+	CALL	efiClear<>(SB)
+	MOVL	$9, R11
+	JNE	fail
+	// The boot page tables are 4-level: firmware running with 5-level
+	// paging (CR4.LA57; OVMF for large guest address spaces) is refused
+	// here rather than triple-faulting after ExitBootServices.
+	MOVQ	CR4, AX
+	TESTQ	$0x1000, AX
+	MOVL	$10, R11
+	JNE	fail
 	MOVQ	F_DEST(SP), AX
 	MOVQ	·efiLinkText(SB), CX
 	ANDL	$0x7fe00000, CX
@@ -449,14 +470,14 @@ getmap:
 	MOVQ	AX, F_ARG5(SP)
 	CALL	BS_GET_MEMORY_MAP(R15)
 	TESTQ	AX, AX
-	MOVL	$9, R11
+	MOVL	$11, R11
 	JNE	fail
 	MOVQ	F_MAPSIZE(SP), AX
 	MOVQ	AX, EI_MAPSIZE(BX)
 	MOVQ	F_DESCSIZE(SP), AX
 	MOVQ	AX, EI_DESCSIZE(BX)
 	CMPQ	AX, $40			// EFI_MEMORY_DESCRIPTOR is at least 40 bytes
-	MOVL	$10, R11
+	MOVL	$12, R11
 	JB	fail
 
 	// What start64 reads through the boot page tables must lie below
@@ -470,7 +491,7 @@ getmap:
 	MOVQ	EI_INITRDSIZE(BX), CX
 	ADDQ	AX, CX
 	CALL	efiClear<>(SB)
-	MOVL	$11, R11
+	MOVL	$13, R11
 	JNE	fail
 	MOVQ	EI_EVLOG(BX), AX
 	MOVQ	EI_EVLAST(BX), CX
@@ -483,7 +504,7 @@ evlogok:
 	MOVQ	BX, AX
 	LEAQ	EFI_INFO_SIZE(BX), CX
 	CALL	efiClear<>(SB)
-	MOVL	$12, R11
+	MOVL	$14, R11
 	JNE	fail
 
 	// ExitBootServices(ImageHandle, key); a stale key means the map
@@ -495,7 +516,7 @@ evlogok:
 	JEQ	exited
 	DECL	R14
 	JNE	getmap
-	MOVL	$13, R11
+	MOVL	$15, R11
 fail:
 	// Tell the console why (UCS-2, built on the stack from efiFailMsg
 	// with the step letter for '#' and the status in AX, in hex, for
