@@ -109,18 +109,47 @@ func finalEvents(preboot uint64) [2]uint64 {
 // without a TPM.
 var evlog [2]uint64
 
-// TCG algorithm IDs and digest sizes (TCG Algorithm Registry; the
-// crypto-agile log's TPML_DIGEST_VALUES).
+// tcgAlgs are the (algorithm, digest size) pairs the log's Spec ID event
+// declares (TCG_EfiSpecIDEvent, PC Client Platform Firmware Profile
+// §10.4.5.1): the sizes of its digests, SHA3 and others included, as
+// Linux's __calc_tpm2_event_size reads them.
+var (
+	tcgAlgs  [8][2]uint16
+	nTCGAlgs int
+)
+
+// tcgReadSpecID records the Spec ID event's algorithms from the log's
+// first event at pa (TCG 1.2 format: PCR, type, 20-byte digest, size,
+// then the Spec ID structure: signature, platform class, versions,
+// uintn size, algorithm count, {id, digest size}...).
+func tcgReadSpecID(pa uint64) bool {
+	le := binary.LittleEndian
+	h := physRead(pa, 32+28)
+	if h == nil || string(h[32:32+15]) != "Spec ID Event03" {
+		return false
+	}
+	n := le.Uint32(h[32+24:])
+	if n == 0 || n > uint32(len(tcgAlgs)) {
+		return false
+	}
+	a := physRead(pa+32+28, 4*uint64(n))
+	if a == nil {
+		return false
+	}
+	for i := uint32(0); i < n; i++ {
+		tcgAlgs[i] = [2]uint16{le.Uint16(a[4*i:]), le.Uint16(a[4*i+2:])}
+	}
+	nTCGAlgs = int(n)
+	return true
+}
+
+// tcgDigestSize is the size of algorithm alg's digests, as the Spec ID
+// event declares them; 0 for an algorithm it does not name.
 func tcgDigestSize(alg uint16) uint64 {
-	switch alg {
-	case 0x0004: // SHA1
-		return 20
-	case 0x000B, 0x0012: // SHA256, SM3_256
-		return 32
-	case 0x000C: // SHA384
-		return 48
-	case 0x000D: // SHA512
-		return 64
+	for _, a := range tcgAlgs[:nTCGAlgs] {
+		if a[0] == alg {
+			return uint64(a[1])
+		}
 	}
 	return 0
 }
@@ -237,7 +266,7 @@ func readEFIHandoff(pa uint64) uint64 {
 		// passes it, so initFrames reserves them.
 		modules[0], nModules = [2]uint64{a, n}, 1
 	}
-	if first, last := le.Uint64(b[eiEvLog:]), le.Uint64(b[eiEvLast:]); first != 0 && last >= first {
+	if first, last := le.Uint64(b[eiEvLog:]), le.Uint64(b[eiEvLast:]); first != 0 && last >= first && tcgReadSpecID(first) {
 		if n := tcgEventSize(last, last == first); n > 0 {
 			evlog = [2]uint64{first, last + n - first}
 			evfinal = finalEvents(le.Uint64(b[eiFinalPre:]))
