@@ -36,17 +36,7 @@ import (
 // tar x and cp -v print what they did. tar's -z and -j are left out: they
 // fork a decompressor.
 func TestBusyBox(t *testing.T) {
-	bb, err := exec.LookPath("busybox")
-	if err != nil {
-		t.Fatalf("busybox is not installed (test/setup.sh installs busybox-static): %v", err)
-	}
-	if out, _ := exec.Command("file", "-b", bb).Output(); len(out) > 0 && !bytes.Contains(out, []byte("statically linked")) {
-		t.Skipf("%s is not static: %s", bb, out)
-	}
-	bin, err := os.ReadFile(bb)
-	if err != nil {
-		t.Fatal(err)
-	}
+	bb, bin := hostBusyBox(t, true)
 	files := busyboxFixture(t)
 	dirs := []string{"bin", "etc", "data", "data/sub", "tmp"}
 	guestFiles := map[string]string{"bin/busybox": string(bin)}

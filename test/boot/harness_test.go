@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -244,4 +245,25 @@ func boot(t *testing.T, extra string, opts bootOpts) (output string, status int)
 	}
 	t.Logf("%s in %v", res, time.Since(start).Round(time.Millisecond))
 	return output, res.ExitCode()
+}
+
+// hostBusyBox returns the path and bytes of the host's BusyBox, which
+// test/setup.sh installs (busybox-static). With static, a dynamically
+// linked one skips the test: Aster runs only static programs.
+func hostBusyBox(t *testing.T, static bool) (string, []byte) {
+	t.Helper()
+	bb, err := exec.LookPath("busybox")
+	if err != nil {
+		t.Fatalf("busybox is not installed (test/setup.sh installs busybox-static): %v", err)
+	}
+	if static {
+		if out, _ := exec.Command("file", "-b", bb).Output(); len(out) > 0 && !strings.Contains(string(out), "statically linked") {
+			t.Skipf("%s is not static: %s", bb, out)
+		}
+	}
+	bin, err := os.ReadFile(bb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bb, bin
 }

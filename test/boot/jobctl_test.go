@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -170,14 +168,7 @@ func TestJobControlBusyBoxSh(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots QEMU")
 	}
-	bb, err := exec.LookPath("busybox")
-	if err != nil {
-		t.Fatalf("busybox is not installed (test/setup.sh installs busybox-static): %v", err)
-	}
-	bin, err := os.ReadFile(bb)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, bin := hostBusyBox(t, false)
 	if kernel.err != nil {
 		t.Fatalf("building the kernel: %v", kernel.err)
 	}

@@ -44,14 +44,7 @@ exit 0
 // under RLIMIT_NPROC (test/abi/c/forkbomb.c), after which the kernel must
 // still run a command.
 func TestProcesses(t *testing.T) {
-	bb, err := exec.LookPath("busybox")
-	if err != nil {
-		t.Fatalf("busybox is not installed (test/setup.sh installs busybox-static): %v", err)
-	}
-	bin, err := os.ReadFile(bb)
-	if err != nil {
-		t.Fatal(err)
-	}
+	bb, bin := hostBusyBox(t, false)
 	applets := []string{"sh", "echo", "tr", "wc", "seq", "sort", "head", "pwd", "sed", "cat", "grep", "sleep", "true", "false", "kill"}
 
 	// The host: the same script with the same applets.

@@ -1,8 +1,6 @@
 package boot
 
 import (
-	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,14 +13,7 @@ import (
 // loadavg and uptime: the PIDs, parents, states and commands, not the
 // volatile numbers (memory, CPU shares, load).
 func TestBusyBoxPsTop(t *testing.T) {
-	bb, err := exec.LookPath("busybox")
-	if err != nil {
-		t.Fatalf("busybox is not installed (test/setup.sh installs busybox-static): %v", err)
-	}
-	bin, err := os.ReadFile(bb)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, bin := hostBusyBox(t, false)
 	// pid 2: sleep 100 (sleeping); pid 3: sleep 200, stopped once it
 	// runs the applet; pid 4: a subshell that execs sleep 300 after
 	// forking a sleep 0.1 it never waits for (a zombie; its PID races

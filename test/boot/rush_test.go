@@ -2,7 +2,6 @@ package boot
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -29,14 +28,7 @@ func TestJobControlURootRush(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots QEMU")
 	}
-	bb, err := exec.LookPath("busybox")
-	if err != nil {
-		t.Fatalf("busybox is not installed (test/setup.sh installs busybox-static): %v", err)
-	}
-	bin, err := os.ReadFile(bb)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, bin := hostBusyBox(t, false)
 	rush, err := os.ReadFile(buildStatic(t, "github.com/u-root/u-root/cmds/exp/rush"))
 	if err != nil {
 		t.Fatal(err)

@@ -41,17 +41,7 @@ func shScripts(t *testing.T) ([]string, map[string]string) {
 // (Debian's busybox-static, installed by test/setup.sh).
 func staticBusyBox(t *testing.T) (string, []byte) {
 	t.Helper()
-	bb, err := exec.LookPath("busybox")
-	if err != nil {
-		t.Fatalf("busybox is not installed (test/setup.sh installs busybox-static): %v", err)
-	}
-	if out, _ := exec.Command("file", "-b", bb).Output(); len(out) > 0 && !strings.Contains(string(out), "statically linked") {
-		t.Skipf("%s is not static: %s", bb, out)
-	}
-	bin, err := os.ReadFile(bb)
-	if err != nil {
-		t.Fatal(err)
-	}
+	bb, bin := hostBusyBox(t, true)
 	return bb, bin
 }
 
