@@ -11,7 +11,8 @@ import (
 // u64 magic "ASTEREFI", u64 EFI system table, u64 memory-map size, u64
 // descriptor size, u64 command-line length; the ASCII command line at
 // 0x100; the final UEFI memory map (the one ExitBootServices accepted) at
-// 0x1000; the initrd's address and size at 40 and 48 (0: none).
+// 0x1000; the initrd's address and size at 40 and 48 (0: none); the rest
+// of the fields up to 0x80 are efi_amd64.s's (EI_*).
 const (
 	efiInfoMagic  = 0x4946455245545341 // "ASTEREFI", little-endian
 	efiInfoSize   = 0x10000

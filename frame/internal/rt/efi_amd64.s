@@ -65,6 +65,8 @@
 #define EI_FINALPRE 88
 #define EI_PHYSOFF 96
 #define EI_DESTEND 104
+#define EI_MAPKEY 112
+#define EI_DESCVER 120
 #define EI_EVENT 0x80
 #define EI_CMDLINE 0x100
 #define EI_CMDMAX 0xEFF
@@ -73,10 +75,6 @@
 
 // Stack frame of efiEntry above the shadow space.
 #define F_ARG5 32
-#define F_MAPSIZE 40
-#define F_KEY 48
-#define F_DESCSIZE 56
-#define F_DESCVER 64
 #define F_LI 72
 #define F_BUF 80
 #define F_DP 88
@@ -343,23 +341,12 @@ noevlog:
 	// The room the frame's bitmaps need after the image (initFrames):
 	// one bit and a 2-byte reference count per 4 KiB frame up to the
 	// highest RAM address of a first memory map, and 64 KiB to spare.
-	MOVQ	$EI_MAPMAX, F_MAPSIZE(SP)
-	LEAQ	F_MAPSIZE(SP), CX
-	LEAQ	EI_MAP(BX), DX
-	LEAQ	F_KEY(SP), R8
-	LEAQ	F_DESCSIZE(SP), R9
-	LEAQ	F_DESCVER(SP), AX
-	MOVQ	AX, F_ARG5(SP)
-	CALL	BS_GET_MEMORY_MAP(R15)
+	CALL	efiGetMap<>(SB)
 	TESTQ	AX, AX
 	MOVL	$6, R11
 	JNE	fail
-	MOVQ	F_DESCSIZE(SP), AX
-	CMPQ	AX, $40			// EFI_MEMORY_DESCRIPTOR is at least 40 bytes
-	MOVL	$7, R11
-	JB	fail
 	LEAQ	EI_MAP(BX), SI
-	MOVQ	F_MAPSIZE(SP), DI
+	MOVQ	EI_MAPSIZE(BX), DI
 	ADDQ	SI, DI
 	XORL	DX, DX			// the highest RAM address
 maxram:
@@ -382,7 +369,7 @@ isram:
 	JBE	notram
 	MOVQ	AX, DX
 notram:
-	ADDQ	F_DESCSIZE(SP), SI
+	ADDQ	EI_DESCSIZE(BX), SI
 	JMP	maxram
 sized:
 	SHRQ	$12, DX			// frames
@@ -426,7 +413,7 @@ sized:
 	LEAQ	F_DEST(SP), R9
 	CALL	BS_ALLOCATE_PAGES(R15)
 	TESTQ	AX, AX
-	MOVL	$8, R11
+	MOVL	$7, R11
 	JNE	fail
 	MOVQ	F_DEST(SP), AX
 	ADDQ	$0x1fffff, AX
@@ -440,14 +427,14 @@ placed:
 	MOVQ	AX, CX
 	ADDQ	F_DESTSIZE(SP), CX
 	CALL	efiClear<>(SB)
-	MOVL	$9, R11
+	MOVL	$8, R11
 	JNE	fail
 	// The boot page tables are 4-level: firmware running with 5-level
 	// paging (CR4.LA57; OVMF for large guest address spaces) is refused
 	// here rather than triple-faulting after ExitBootServices.
 	MOVQ	CR4, AX
 	TESTQ	$0x1000, AX
-	MOVL	$10, R11
+	MOVL	$9, R11
 	JNE	fail
 	MOVQ	F_DEST(SP), AX
 	MOVQ	·efiLinkText(SB), CX
@@ -460,25 +447,10 @@ placed:
 
 	MOVL	$4, R14			// ExitBootServices attempts
 getmap:
-	// GetMemoryMap(&size, map, &key, &descSize, &descVersion).
-	MOVQ	$EI_MAPMAX, F_MAPSIZE(SP)
-	LEAQ	F_MAPSIZE(SP), CX
-	LEAQ	EI_MAP(BX), DX
-	LEAQ	F_KEY(SP), R8
-	LEAQ	F_DESCSIZE(SP), R9
-	LEAQ	F_DESCVER(SP), AX
-	MOVQ	AX, F_ARG5(SP)
-	CALL	BS_GET_MEMORY_MAP(R15)
+	CALL	efiGetMap<>(SB)
 	TESTQ	AX, AX
-	MOVL	$11, R11
+	MOVL	$10, R11
 	JNE	fail
-	MOVQ	F_MAPSIZE(SP), AX
-	MOVQ	AX, EI_MAPSIZE(BX)
-	MOVQ	F_DESCSIZE(SP), AX
-	MOVQ	AX, EI_DESCSIZE(BX)
-	CMPQ	AX, $40			// EFI_MEMORY_DESCRIPTOR is at least 40 bytes
-	MOVL	$12, R11
-	JB	fail
 
 	// What start64 reads through the boot page tables must lie below
 	// 4 GiB: the initrd and the buffer (allocated so), the event log
@@ -491,7 +463,7 @@ getmap:
 	MOVQ	EI_INITRDSIZE(BX), CX
 	ADDQ	AX, CX
 	CALL	efiClear<>(SB)
-	MOVL	$13, R11
+	MOVL	$11, R11
 	JNE	fail
 	MOVQ	EI_EVLOG(BX), AX
 	MOVQ	EI_EVLAST(BX), CX
@@ -504,19 +476,19 @@ evlogok:
 	MOVQ	BX, AX
 	LEAQ	EFI_INFO_SIZE(BX), CX
 	CALL	efiClear<>(SB)
-	MOVL	$14, R11
+	MOVL	$12, R11
 	JNE	fail
 
 	// ExitBootServices(ImageHandle, key); a stale key means the map
 	// changed: get it again.
 	MOVQ	R12, CX
-	MOVQ	F_KEY(SP), DX
+	MOVQ	EI_MAPKEY(BX), DX
 	CALL	BS_EXIT_BOOT_SERVICES(R15)
 	TESTQ	AX, AX
 	JEQ	exited
 	DECL	R14
 	JNE	getmap
-	MOVL	$15, R11
+	MOVL	$13, R11
 fail:
 	// Tell the console why (UCS-2, built on the stack from efiFailMsg
 	// with the step letter for '#' and the status in AX, in hex, for
@@ -717,6 +689,30 @@ tcopy:
 	MOVQ	AX, 32(SP)
 	CALL	0x10(CX)
 	ADDQ	$40, SP
+	RET
+
+// efiGetMap gets the memory map into the hand-off buffer (BX):
+// GetMemoryMap(&size, EI_MAP, &key, &descSize, &descVersion) with the
+// size, key and descriptor size in EI_MAPSIZE, EI_MAPKEY, EI_DESCSIZE.
+// Returns the EFI status in AX; a descriptor shorter than
+// EFI_MEMORY_DESCRIPTOR's 40 bytes is EFI_INVALID_PARAMETER.
+TEXT efiGetMap<>(SB),NOSPLIT|NOFRAME,$0
+	SUBQ	$56, SP			// shadow space, the fifth argument; aligned
+	MOVQ	$EI_MAPMAX, EI_MAPSIZE(BX)
+	LEAQ	EI_MAPSIZE(BX), CX
+	LEAQ	EI_MAP(BX), DX
+	LEAQ	EI_MAPKEY(BX), R8
+	LEAQ	EI_DESCSIZE(BX), R9
+	LEAQ	EI_DESCVER(BX), AX
+	MOVQ	AX, 32(SP)
+	CALL	BS_GET_MEMORY_MAP(R15)
+	TESTQ	AX, AX
+	JNE	getmapout
+	CMPQ	EI_DESCSIZE(BX), $40
+	JAE	getmapout
+	MOVQ	$0x8000000000000002, AX	// EFI_INVALID_PARAMETER
+getmapout:
+	ADDQ	$56, SP
 	RET
 
 // efiClear sets ZF if [AX, CX) lies below 4 GiB and outside [R8, R9),
